@@ -1,0 +1,52 @@
+"""suishoupai API: routes come from blueprints; this file wires them and maps errors."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from chalice import Chalice, Response
+
+from chalicelib.api import auth_routes, report_routes, station_routes
+from chalicelib.errors import AppError
+from chalicelib.observability import configure_logging, get_logger, log_event, request_id_var
+
+app = Chalice(app_name="suishoupai")
+app.register_blueprint(auth_routes.blueprint)
+app.register_blueprint(station_routes.blueprint)
+app.register_blueprint(report_routes.blueprint)
+
+configure_logging()
+log = get_logger("http")
+
+
+def _request_id(event) -> str:
+    context = getattr(event, "context", None) or {}
+    return context.get("requestId") or uuid.uuid4().hex
+
+
+@app.middleware("http")
+def errors_and_access_log(event, get_response):
+    """One place that turns domain errors into JSON and logs every request."""
+    request_id = _request_id(event)
+    token = request_id_var.set(request_id)
+    started = time.perf_counter()
+    try:
+        try:
+            response = get_response(event)
+        except AppError as error:
+            response = Response(body=error.body(), status_code=error.status)
+        except Exception:
+            log.exception("unhandled error")
+            response = Response(
+                body={"error": {"code": "internal_error",
+                                "message": "系统繁忙，请稍后重试", "field": None}},
+                status_code=500,
+            )
+        response.headers["X-Request-Id"] = request_id
+        log_event(log, "request", method=event.method, path=event.path,
+                  status=response.status_code,
+                  duration_ms=round((time.perf_counter() - started) * 1000, 1))
+        return response
+    finally:
+        request_id_var.reset(token)

@@ -1,0 +1,122 @@
+"""Photo storage in S3: presigned uploads under the caller's prefix, checks, signed reads."""
+
+from __future__ import annotations
+
+import uuid
+from functools import cached_property
+
+from chalicelib.config import Settings
+from chalicelib.errors import InvalidField
+
+ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+UPLOAD_PREFIX = "uploads"
+QRCODE_PREFIX = "qrcodes"
+
+
+def user_prefix(user_id: str) -> str:
+    """The key prefix under which `user_id` may upload."""
+    return f"{UPLOAD_PREFIX}/{user_id}/"
+
+
+class UploadStore:
+    """S3 bucket of photos and generated QR codes."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
+
+    @cached_property
+    def _client(self):
+        import boto3
+        from botocore.config import Config
+
+        options = {"region_name": self._settings.region}
+        config = {"signature_version": "s3v4", "connect_timeout": 3, "read_timeout": 10}
+        if self._settings.s3_endpoint:
+            options["endpoint_url"] = self._settings.s3_endpoint
+            config["s3"] = {"addressing_style": "path"}
+        return boto3.client("s3", config=Config(**config), **options)
+
+    @property
+    def bucket(self) -> str:
+        return self._settings.upload_bucket
+
+    def presign_upload(self, user_id: str, content_type: str, size: int) -> dict:
+        """A presigned POST for one photo: type, size and key are enforced by S3 itself."""
+        extension = ALLOWED_TYPES[content_type]
+        key = f"{user_prefix(user_id)}{uuid.uuid4().hex}.{extension}"
+        post = self._client.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=key,
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", 1, min(size, self._settings.upload_max_bytes)],
+            ],
+            ExpiresIn=self._settings.upload_url_ttl_seconds,
+        )
+        return {
+            "url": post["url"],
+            "fields": post["fields"],
+            "key": key,
+            "expires_in": self._settings.upload_url_ttl_seconds,
+        }
+
+    def exists(self, key: str) -> bool:
+        """Whether an object is stored under `key`."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def require_photos(self, user_id: str, keys: list[str], field: str = "photos") -> None:
+        """Check that each key is the caller's and was uploaded; `InvalidField` naming the index."""
+        prefix = user_prefix(user_id)
+        for index, key in enumerate(keys):
+            if not key.startswith(prefix) or "/" in key[len(prefix):] or ".." in key:
+                raise InvalidField(
+                    "照片不属于当前用户，请重新上传", field=f"{field}[{index}]", code="photo_not_owned"
+                )
+            if not self.exists(key):
+                raise InvalidField(
+                    "照片尚未上传成功，请重新上传", field=f"{field}[{index}]", code="photo_missing"
+                )
+
+    def photo_url(self, key: str) -> str:
+        """A short-lived signed GET URL of a stored photo."""
+        return self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self.bucket, "Key": key},
+            ExpiresIn=self._settings.photo_url_ttl_seconds,
+        )
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """The object's bytes, or None when it is not stored."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def put_bytes(self, key: str, body: bytes, content_type: str) -> None:
+        """Store bytes under `key`."""
+        self._client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+
+    def create_bucket(self) -> None:
+        """Create the bucket if missing (local stack only; AWS gets it from the template)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            self._client.create_bucket(
+                Bucket=self.bucket,
+                CreateBucketConfiguration={"LocationConstraint": self._settings.region},
+            )

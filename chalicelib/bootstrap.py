@@ -1,0 +1,45 @@
+"""Builds the outside-world adapters once per container, from the current settings.
+
+The container is rebuilt when the settings change (tests and the local stack
+point the same process at different endpoints); in Lambda it is built once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from chalicelib.config import Settings, get_settings
+from chalicelib.store.models import bind_models
+
+
+@dataclass
+class Services:
+    """The adapters the domain code talks through."""
+
+    settings: Settings
+
+    @cached_property
+    def wechat(self):
+        from chalicelib.adapters.wechat import WeChatGateway
+
+        return WeChatGateway(self.settings)
+
+    @cached_property
+    def uploads(self):
+        from chalicelib.adapters.uploads import UploadStore
+
+        return UploadStore(self.settings)
+
+
+_current: Services | None = None
+
+
+def services() -> Services:
+    """The services for the current settings (models bound to the configured tables)."""
+    global _current
+    settings = get_settings()
+    if _current is None or _current.settings != settings:
+        bind_models(settings)
+        _current = Services(settings)
+    return _current

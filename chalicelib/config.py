@@ -1,0 +1,80 @@
+"""Settings read lazily from the environment.
+
+Chalice applies a stage's environment variables only while a request is being
+handled (and `chalice.test.Client` only during each call), so nothing here is
+read at import time: call `get_settings()` where a value is needed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+WECHAT_API_BASE_DEFAULT = "https://api.weixin.qq.com/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every configurable value of the backend, one place."""
+
+    stage: str
+    region: str
+    table_prefix: str
+    dynamodb_endpoint: str | None
+    s3_endpoint: str | None
+    upload_bucket: str
+    upload_max_bytes: int
+    upload_url_ttl_seconds: int
+    photo_url_ttl_seconds: int
+    wechat_appid: str
+    wechat_secret: str
+    wechat_api_base: str
+    wechat_timeout_seconds: float
+    report_page: str
+    qrcode_env_version: str
+    session_secret: str
+    session_ttl_seconds: int
+
+    def table_name(self, logical: str) -> str:
+        """Physical DynamoDB table name of a logical table (e.g. "reports")."""
+        return f"{self.table_prefix}{logical}"
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        if default is None:
+            raise RuntimeError(f"missing required setting {name}")
+        return default
+    return value
+
+
+def _optional(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value or None
+
+
+def get_settings() -> Settings:
+    """Read the settings from the current environment (cheap; call freely)."""
+    api_base = _env("WECHAT_API_BASE", WECHAT_API_BASE_DEFAULT)
+    if not api_base.endswith("/"):
+        api_base += "/"
+    return Settings(
+        stage=_env("STAGE", "local"),
+        region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "ap-east-1")),
+        table_prefix=_env("TABLE_PREFIX", "ssp-local-"),
+        dynamodb_endpoint=_optional("DYNAMODB_ENDPOINT"),
+        s3_endpoint=_optional("S3_ENDPOINT"),
+        upload_bucket=_env("UPLOAD_BUCKET", "ssp-local-uploads"),
+        upload_max_bytes=int(_env("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024))),
+        upload_url_ttl_seconds=int(_env("UPLOAD_URL_TTL_SECONDS", "600")),
+        photo_url_ttl_seconds=int(_env("PHOTO_URL_TTL_SECONDS", "900")),
+        wechat_appid=_env("WECHAT_APPID", "wx-local-appid"),
+        wechat_secret=_env("WECHAT_SECRET", "local-secret"),
+        wechat_api_base=api_base,
+        wechat_timeout_seconds=float(_env("WECHAT_TIMEOUT_SECONDS", "3")),
+        report_page=_env("REPORT_PAGE", "pages/report/report"),
+        qrcode_env_version=_env("QRCODE_ENV_VERSION", "release"),
+        session_secret=_env("SESSION_SECRET", "local-dev-session-secret-change-me"),
+        session_ttl_seconds=int(_env("SESSION_TTL_SECONDS", str(2 * 3600))),
+    )

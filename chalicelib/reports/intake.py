@@ -1,0 +1,186 @@
+"""Report intake: from a validated submission to a stored report with its first timeline event.
+
+One submission costs at most three DynamoDB requests on the common path:
+the idempotency look-up (only with an `Idempotency-Key`), the station read
+(cached per container) and one transaction writing the report, its
+`submitted` event and the idempotency record together.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from pynamodb.exceptions import TransactWriteError
+
+from chalicelib.auth.tokens import Principal
+from chalicelib.bootstrap import Services
+from chalicelib.clock import now_iso, utcnow
+from chalicelib.errors import Conflict, InvalidField, NotFound
+from chalicelib.observability import get_logger, log_event
+from chalicelib.reports.submission import Submission
+from chalicelib.stations.directory import get_station, nearest_stations
+from chalicelib.store.models import IdempotencyModel, Location, ReportEventModel, ReportModel
+from chalicelib.store.transactions import transact_write
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+TEXT_CHECK_SCENE = 3
+
+log = get_logger("reports.intake")
+
+
+def new_report_id() -> str:
+    """A readable, date-prefixed, unguessable report id (e.g. R20261121-7F3KQ2XA)."""
+    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    suffix = "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"R{utcnow():%Y%m%d}-{suffix}"
+
+
+def _idempotency_record(principal: Principal, key: str) -> IdempotencyModel | None:
+    try:
+        record = IdempotencyModel.get(f"{principal.user_id}#{key}")
+    except IdempotencyModel.DoesNotExist:
+        return None
+    return record if record.expires_at > time.time() else None
+
+
+def _replay(record: IdempotencyModel, submission: Submission) -> ReportModel:
+    if record.request_hash != submission.fingerprint():
+        raise Conflict(
+            "该 Idempotency-Key 已用于另一份反映内容，请更换后重试",
+            field="Idempotency-Key",
+            code="idempotency_key_reused",
+        )
+    return ReportModel.get(record.report_id)
+
+
+def _place(submission: Submission) -> dict:
+    """Station, district and city of the report: the scanned station, else the nearest one."""
+    if submission.station_id:
+        try:
+            station = get_station(submission.station_id)
+        except NotFound:
+            raise InvalidField(
+                "联络站不存在，请重新扫码", field="station_id", code="station_not_found"
+            ) from None
+        return {"station_id": station.id, "district_id": station.district_id,
+                "city_id": station.city_id}
+    nearest = nearest_stations(submission.lat, submission.lng, limit=1)
+    if not nearest:
+        return {"station_id": None, "district_id": None, "city_id": None}
+    station = nearest[0][0]
+    return {"station_id": station.id, "district_id": station.district_id,
+            "city_id": station.city_id}
+
+
+def _phone(services: Services, submission: Submission) -> str | None:
+    from chalicelib.adapters.wechat import WeChatRejected, WeChatUnavailable
+
+    if not submission.phone_code:
+        return None
+    try:
+        return services.wechat.phone_number(submission.phone_code)
+    except WeChatRejected:
+        raise InvalidField(
+            "手机号授权已失效，请重新授权", field="phone_code", code="phone_code_invalid"
+        ) from None
+    except WeChatUnavailable:
+        log_event(log, "phone number lookup unavailable; report kept without phone")
+        return None
+
+
+def _moderation(services: Services, principal: Principal, submission: Submission) -> str:
+    """"pass" or "review"; risky text is refused. If WeChat cannot answer, staff review it."""
+    from chalicelib.adapters.wechat import WeChatError
+
+    content = submission.text if not submission.address else f"{submission.text}\n{submission.address}"
+    try:
+        suggest = services.wechat.check_text(principal.openid, content, scene=TEXT_CHECK_SCENE)
+    except WeChatError as error:
+        log_event(log, "content check unavailable; report held for staff review",
+                  errcode=getattr(error, "errcode", None))
+        return "review"
+    if suggest == "risky":
+        raise InvalidField(
+            "反映内容包含违规信息，请修改后再提交", field="text", code="content_risky"
+        )
+    return "review" if suggest == "review" else "pass"
+
+
+def submit_report(
+    services: Services,
+    principal: Principal,
+    submission: Submission,
+    idempotency_key: str | None,
+) -> tuple[ReportModel, ReportEventModel | None, bool]:
+    """Store a report; returns (report, first event, replayed).
+
+    A retry under the same `Idempotency-Key` returns the report the first
+    attempt stored, never a second one.
+    """
+    if idempotency_key:
+        record = _idempotency_record(principal, idempotency_key)
+        if record:
+            return _replay(record, submission), None, True
+
+    place = _place(submission)
+    services.uploads.require_photos(principal.user_id, list(submission.photos))
+    moderation = _moderation(services, principal, submission)
+    phone = _phone(services, submission)
+
+    for _attempt in range(3):
+        now = now_iso()
+        report = ReportModel(
+            new_report_id(),
+            reporter_id=principal.user_id,
+            created_at=now,
+            updated_at=now,
+            status="submitted",
+            moderation=moderation,
+            category=submission.category,
+            text=submission.text,
+            photos=list(submission.photos),
+            location=(
+                Location(lat=submission.lat, lng=submission.lng)
+                if submission.lat is not None else None
+            ),
+            address=submission.address,
+            phone=phone,
+            anonymous=submission.anonymous,
+            event_count=1,
+            **place,
+        )
+        event = ReportEventModel(
+            report.id,
+            1,
+            type="submitted",
+            at=now,
+            actor_id=principal.user_id,
+            actor_role="citizen",
+            note=None,
+            photos=list(submission.photos),
+        )
+        try:
+            with transact_write(services.settings) as transaction:
+                transaction.save(report, condition=ReportModel.id.does_not_exist())
+                transaction.save(event, condition=ReportEventModel.seq.does_not_exist())
+                if idempotency_key:
+                    transaction.save(
+                        IdempotencyModel(
+                            f"{principal.user_id}#{idempotency_key}",
+                            report_id=report.id,
+                            request_hash=submission.fingerprint(),
+                            expires_at=int(time.time()) + IDEMPOTENCY_TTL_SECONDS,
+                        ),
+                        condition=IdempotencyModel.key.does_not_exist(),
+                    )
+        except TransactWriteError:
+            if idempotency_key:
+                record = _idempotency_record(principal, idempotency_key)
+                if record:
+                    return _replay(record, submission), None, True
+            continue
+        log_event(log, "report submitted", report_id=report.id, station_id=report.station_id,
+                  category=report.category, moderation=moderation, photos=len(report.photos))
+        return report, event, False
+    raise Conflict("提交冲突，请稍后重试", code="submit_conflict")

@@ -1,0 +1,89 @@
+"""How reports and their timelines are shown to each kind of reader."""
+
+from __future__ import annotations
+
+from chalicelib.auth.tokens import Principal
+from chalicelib.observability import mask_phone
+from chalicelib.reports.categories import leaf_categories
+from chalicelib.store.models import ReportEventModel, ReportModel
+
+STATUS_NAMES = {"submitted": "已提交"}
+EVENT_NAMES = {"submitted": "群众提交"}
+MODERATION_NAMES = {"pass": None, "review": "内容审核中"}
+
+
+def event_view(event: ReportEventModel, photo_url) -> dict:
+    """One timeline step as shown to a reader allowed to see it."""
+    return {
+        "seq": int(event.seq),
+        "type": event.type,
+        "title": EVENT_NAMES.get(event.type, event.type),
+        "at": event.at,
+        "actor_role": event.actor_role,
+        "note": event.note,
+        "photos": [{"key": key, "url": photo_url(key)} for key in event.photos or []],
+    }
+
+
+def report_view(
+    report: ReportModel,
+    principal: Principal,
+    photo_url,
+    events: list[ReportEventModel] | None = None,
+    station_name: str | None = None,
+) -> dict:
+    """A report as the caller may see it: the phone number unmasked only for its reporter."""
+    is_reporter = report.reporter_id == principal.user_id
+    category = leaf_categories().get(report.category, {})
+    phone = report.phone
+    if phone and not is_reporter:
+        phone = None if report.anonymous else mask_phone(phone)
+    body = {
+        "id": report.id,
+        "status": report.status,
+        "status_name": STATUS_NAMES.get(report.status, report.status),
+        "moderation": report.moderation,
+        "moderation_name": MODERATION_NAMES.get(report.moderation),
+        "created_at": report.created_at,
+        "updated_at": report.updated_at,
+        "category": report.category,
+        "category_name": category.get("name"),
+        "text": report.text,
+        "photos": [{"key": key, "url": photo_url(key)} for key in report.photos or []],
+        "station": {"id": report.station_id, "name": station_name} if report.station_id else None,
+        "district_id": report.district_id,
+        "location": (
+            {"lat": float(report.location.lat), "lng": float(report.location.lng)}
+            if report.location else None
+        ),
+        "address": report.address,
+        "anonymous": bool(report.anonymous),
+        "phone": phone,
+        "mine": is_reporter,
+    }
+    if not is_reporter and not report.anonymous:
+        body["reporter_id"] = report.reporter_id
+    if events is not None:
+        show_internal = not is_reporter
+        body["timeline"] = [
+            event_view(event, photo_url) for event in events if show_internal or not event.internal
+        ]
+    return body
+
+
+def summary_view(report: ReportModel) -> dict:
+    """A line of the reporter's own list."""
+    category = leaf_categories().get(report.category, {})
+    text = report.text or ""
+    return {
+        "id": report.id,
+        "status": report.status,
+        "status_name": STATUS_NAMES.get(report.status, report.status),
+        "moderation": report.moderation,
+        "created_at": report.created_at,
+        "category": report.category,
+        "category_name": category.get("name"),
+        "excerpt": text[:60],
+        "station_id": report.station_id,
+        "photo_count": len(report.photos or []),
+    }

@@ -1,0 +1,69 @@
+"""Demo data for the local stack: a city, its districts, stations, deputies, departments, logins."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chalicelib.auth.users import get_or_create_user, grant_role
+from chalicelib.bootstrap import Services
+from chalicelib.stations.directory import geo_fields
+from chalicelib.store.models import DepartmentModel, DeputyModel, StationModel
+
+DEMO_FILE = Path(__file__).resolve().parent / "demo.json"
+
+
+def demo_data() -> dict:
+    """The demo data set (devstack/demo.json)."""
+    return json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+
+
+def load_demo(services: Services) -> dict:
+    """Write the demo data and bind the demo login codes; safe to run again."""
+    data = demo_data()
+    city_id = data["city"]["id"]
+    stations = {}
+    for row in data["stations"]:
+        station = StationModel(
+            row["id"],
+            name=row["name"],
+            kind=row["kind"],
+            address=row["address"],
+            hours=row.get("hours"),
+            lat=row["lat"],
+            lng=row["lng"],
+            district_id=row["district_id"],
+            city_id=city_id,
+            **geo_fields(row["lat"], row["lng"]),
+        )
+        station.save()
+        stations[station.id] = station
+    for row in data["deputies"]:
+        station = stations[row["station_id"]]
+        DeputyModel(
+            row["id"],
+            name=row["name"],
+            level=row["level"],
+            expertise=row["expertise"],
+            phone=row["phone"],
+            station_id=station.id,
+            district_id=station.district_id,
+            city_id=city_id,
+        ).save()
+    for row in data["departments"]:
+        DepartmentModel(
+            row["id"],
+            name=row["name"],
+            district_id=row.get("district_id"),
+            city_id=city_id,
+            categories=row["categories"],
+        ).save()
+    logins = {}
+    for row in data["logins"]:
+        openid = services.wechat.code_to_session(row["code"])["openid"]
+        user = get_or_create_user(services.settings.wechat_appid, openid)
+        binding = {k: v for k, v in row.items() if k not in ("code", "role")}
+        grant_role(user.id, row["role"], **binding)
+        logins[row["code"]] = {"user_id": user.id, **row}
+    return {"stations": len(stations), "deputies": len(data["deputies"]),
+            "departments": len(data["departments"]), "logins": logins}

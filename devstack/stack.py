@@ -1,0 +1,153 @@
+"""The whole system on one machine: moto (DynamoDB, S3, SQS), the WeChat emulator, the API.
+
+`python -m devstack run` (what `make run` calls) starts everything in the
+foreground, loads the demo data, prints the URLs and demo login codes, and
+stops it all on Ctrl-C. Ports come from SSP_API_PORT, SSP_MOTO_PORT and
+SSP_WECHAT_PORT (0 picks a free one).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.services import ROOT, free_port, start_moto, wait_for_http
+
+READY_LINE = "suishoupai local stack ready"
+DEFAULT_PORTS = {"SSP_API_PORT": 8000, "SSP_MOTO_PORT": 5010, "SSP_WECHAT_PORT": 5020}
+
+
+def _port(name: str) -> int:
+    value = int(os.environ.get(name, DEFAULT_PORTS[name]))
+    return value or free_port()
+
+
+def stack_environment(moto_url: str, wechat_url: str) -> dict[str, str]:
+    """Environment that points the app at the local servers."""
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "ap-east-1",
+        "AWS_REGION": "ap-east-1",
+        "STAGE": "local",
+        "TABLE_PREFIX": os.environ.get("TABLE_PREFIX", "ssp-local-"),
+        "UPLOAD_BUCKET": os.environ.get("UPLOAD_BUCKET", "ssp-local-uploads"),
+        "DYNAMODB_ENDPOINT": moto_url,
+        "S3_ENDPOINT": moto_url,
+        "WECHAT_API_BASE": wechat_url,
+        "WECHAT_APPID": "wx-local-appid",
+        "WECHAT_SECRET": "local-secret",
+        "SESSION_SECRET": os.environ.get("SESSION_SECRET", "local-dev-session-secret"),
+    }
+
+
+@dataclass
+class Stack:
+    """Handles of everything the stack started, to stop them in reverse order."""
+
+    api_url: str = ""
+    moto: object = None
+    wechat: object = None
+    api: subprocess.Popen | None = None
+    logins: dict = field(default_factory=dict)
+
+    def stop(self) -> None:
+        if self.api and self.api.poll() is None:
+            self.api.terminate()
+            try:
+                self.api.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.api.kill()
+        if self.wechat:
+            self.wechat.stop()
+        if self.moto:
+            self.moto.stop()
+
+
+def start_stack() -> Stack:
+    """Start moto, the emulator and `chalice local`, create tables and load demo data."""
+    import logging
+
+    from devstack.wechat_emulator import start_wechat_emulator
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    stack = Stack()
+    try:
+        stack.moto = start_moto(_port("SSP_MOTO_PORT"))
+        env = stack_environment(stack.moto.url, "")
+        stack.wechat = start_wechat_emulator(
+            port=_port("SSP_WECHAT_PORT"), appid=env["WECHAT_APPID"], secret=env["WECHAT_SECRET"]
+        )
+        env["WECHAT_API_BASE"] = stack.wechat.url
+        os.environ.update(env)
+
+        from chalicelib.bootstrap import services
+        from chalicelib.store.tables import create_tables
+        from devstack.seed import load_demo
+
+        svc = services()
+        create_tables(svc.settings)
+        svc.uploads.create_bucket()
+        stack.logins = load_demo(svc)["logins"]
+
+        api_port = _port("SSP_API_PORT")
+        stack.api_url = f"http://127.0.0.1:{api_port}"
+        stack.api = subprocess.Popen(
+            [str(Path(sys.executable).parent / "chalice"), "local", "--host", "127.0.0.1",
+             "--port", str(api_port), "--stage", "local", "--no-autoreload"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+        )
+        wait_for_http(f"{stack.api_url}/categories", timeout=60)
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def describe(stack: Stack) -> str:
+    """What a person needs to use the running stack."""
+    codes = "\n".join(
+        f"    {code:<18} {info['role']:<15} "
+        + " ".join(f"{k}={v}" for k, v in info.items() if k.endswith("_id") and k != "user_id")
+        for code, info in stack.logins.items()
+    )
+    return (
+        f"API            {stack.api_url}\n"
+        f"WeChat emulator {stack.wechat.url}  (calls: {stack.wechat.url}__emulator/calls)\n"
+        f"moto (AWS)     {stack.moto.url}\n"
+        "Demo login codes (POST /auth/login {\"code\": ...}); any other code is a new citizen:\n"
+        f"{codes}\n"
+    )
+
+
+def run() -> int:
+    """Run the stack in the foreground until Ctrl-C or SIGTERM."""
+    stack = start_stack()
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    print(describe(stack), flush=True)
+    print(f"{READY_LINE} at {stack.api_url} (Ctrl-C stops everything)", flush=True)
+    try:
+        while not stopping.wait(0.5):
+            if stack.api.poll() is not None:
+                print("chalice local exited; stopping", file=sys.stderr)
+                return 1
+    finally:
+        stack.stop()
+        print("stopped", flush=True)
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """`python -m devstack run`."""
+    if argv[:1] != ["run"]:
+        print("usage: python -m devstack run", file=sys.stderr)
+        return 2
+    return run()
