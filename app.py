@@ -20,6 +20,24 @@ configure_logging()
 log = get_logger("http")
 
 
+CHALICE_ERRORS = {
+    400: ("bad_request", "请求格式不正确"),
+    403: ("forbidden", "没有权限进行此操作"),
+    404: ("not_found", "请求的地址不存在"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    415: ("unsupported_media_type", "请求内容类型必须是 application/json"),
+}
+
+
+def _as_app_error(response: Response) -> Response:
+    """Chalice's own error bodies ({"Code", "Message"}) in the app's error format."""
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code, message = CHALICE_ERRORS.get(response.status_code, ("error", "请求无法处理"))
+        response.body = {"error": {"code": code, "message": message, "field": None}}
+    return response
+
+
 def _request_id(event) -> str:
     context = getattr(event, "context", None) or {}
     return context.get("requestId") or uuid.uuid4().hex
@@ -33,20 +51,30 @@ def errors_and_access_log(event, get_response):
     started = time.perf_counter()
     try:
         try:
-            response = get_response(event)
+            response = _as_app_error(get_response(event))
         except AppError as error:
             response = Response(body=error.body(), status_code=error.status)
         except Exception:
             log.exception("unhandled error")
             response = Response(
-                body={"error": {"code": "internal_error",
-                                "message": "系统繁忙，请稍后重试", "field": None}},
+                body={
+                    "error": {
+                        "code": "internal_error",
+                        "message": "系统繁忙，请稍后重试",
+                        "field": None,
+                    }
+                },
                 status_code=500,
             )
         response.headers["X-Request-Id"] = request_id
-        log_event(log, "request", method=event.method, path=event.path,
-                  status=response.status_code,
-                  duration_ms=round((time.perf_counter() - started) * 1000, 1))
+        log_event(
+            log,
+            "request",
+            method=event.method,
+            path=event.path,
+            status=response.status_code,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
         return response
     finally:
         request_id_var.reset(token)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pynamodb.exceptions import UpdateError
+
 from chalicelib.auth.tokens import ROLES
 from chalicelib.auth.users import grant_role
 from chalicelib.bootstrap import services
@@ -35,9 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.role == "deputy" and "deputy_id" not in binding:
         parser.error("--deputy-id is required for the deputy role")
     try:
-        user = grant_role(args.user_id, args.role, **binding)
+        grant_role(args.user_id, args.role, **binding)
     except UserModel.DoesNotExist:
         print(f"no user {args.user_id}: they must log in once first", file=sys.stderr)
+        return 1
+    except UpdateError:
+        print(f"no deputy {binding.get('deputy_id')}: load the deputies first", file=sys.stderr)
         return 1
     print(f"{args.user_id}: granted {args.role} {binding}")
     return 0

@@ -54,13 +54,26 @@ def _optional(name: str) -> str | None:
     return value or None
 
 
+LOCAL_DEFAULTS = {
+    "WECHAT_APPID": "wx-local-appid",
+    "WECHAT_SECRET": "local-secret",
+    "SESSION_SECRET": "local-dev-session-secret-change-me",
+}
+
+
+def _secret(name: str, stage: str) -> str:
+    """A secret: required outside the local stage, a fixed development value inside it."""
+    return _env(name, LOCAL_DEFAULTS[name] if stage == "local" else None)
+
+
 def get_settings() -> Settings:
     """Read the settings from the current environment (cheap; call freely)."""
+    stage = _env("STAGE", "local")
     api_base = _env("WECHAT_API_BASE", WECHAT_API_BASE_DEFAULT)
     if not api_base.endswith("/"):
         api_base += "/"
     return Settings(
-        stage=_env("STAGE", "local"),
+        stage=stage,
         region=_env("AWS_REGION", _env("AWS_DEFAULT_REGION", "ap-east-1")),
         table_prefix=_env("TABLE_PREFIX", "ssp-local-"),
         dynamodb_endpoint=_optional("DYNAMODB_ENDPOINT"),
@@ -69,12 +82,12 @@ def get_settings() -> Settings:
         upload_max_bytes=int(_env("UPLOAD_MAX_BYTES", str(10 * 1024 * 1024))),
         upload_url_ttl_seconds=int(_env("UPLOAD_URL_TTL_SECONDS", "600")),
         photo_url_ttl_seconds=int(_env("PHOTO_URL_TTL_SECONDS", "900")),
-        wechat_appid=_env("WECHAT_APPID", "wx-local-appid"),
-        wechat_secret=_env("WECHAT_SECRET", "local-secret"),
+        wechat_appid=_secret("WECHAT_APPID", stage),
+        wechat_secret=_secret("WECHAT_SECRET", stage),
         wechat_api_base=api_base,
         wechat_timeout_seconds=float(_env("WECHAT_TIMEOUT_SECONDS", "3")),
         report_page=_env("REPORT_PAGE", "pages/report/report"),
         qrcode_env_version=_env("QRCODE_ENV_VERSION", "release"),
-        session_secret=_env("SESSION_SECRET", "local-dev-session-secret-change-me"),
+        session_secret=_secret("SESSION_SECRET", stage),
         session_ttl_seconds=int(_env("SESSION_TTL_SECONDS", str(2 * 3600))),
     )

@@ -65,5 +65,9 @@ def load_demo(services: Services) -> dict:
         binding = {k: v for k, v in row.items() if k not in ("code", "role")}
         grant_role(user.id, row["role"], **binding)
         logins[row["code"]] = {"user_id": user.id, **row}
-    return {"stations": len(stations), "deputies": len(data["deputies"]),
-            "departments": len(data["departments"]), "logins": logins}
+    return {
+        "stations": len(stations),
+        "deputies": len(data["deputies"]),
+        "departments": len(data["departments"]),
+        "logins": logins,
+    }

@@ -98,8 +98,17 @@ def start_stack() -> Stack:
         api_port = _port("SSP_API_PORT")
         stack.api_url = f"http://127.0.0.1:{api_port}"
         stack.api = subprocess.Popen(
-            [str(Path(sys.executable).parent / "chalice"), "local", "--host", "127.0.0.1",
-             "--port", str(api_port), "--stage", "local", "--no-autoreload"],
+            [
+                str(Path(sys.executable).parent / "chalice"),
+                "local",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(api_port),
+                "--stage",
+                "local",
+                "--no-autoreload",
+            ],
             cwd=ROOT,
             env={**os.environ, **env},
         )
@@ -121,7 +130,7 @@ def describe(stack: Stack) -> str:
         f"API            {stack.api_url}\n"
         f"WeChat emulator {stack.wechat.url}  (calls: {stack.wechat.url}__emulator/calls)\n"
         f"moto (AWS)     {stack.moto.url}\n"
-        "Demo login codes (POST /auth/login {\"code\": ...}); any other code is a new citizen:\n"
+        'Demo login codes (POST /auth/login {"code": ...}); any other code is a new citizen:\n'
         f"{codes}\n"
     )
 

@@ -61,29 +61,40 @@ class UploadStore:
             "expires_in": self._settings.upload_url_ttl_seconds,
         }
 
-    def exists(self, key: str) -> bool:
-        """Whether an object is stored under `key`."""
+    def head(self, key: str) -> dict | None:
+        """Size and content type of a stored object, or None when it is not stored."""
         from botocore.exceptions import ClientError
 
         try:
-            self._client.head_object(Bucket=self.bucket, Key=key)
+            meta = self._client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return False
+                return None
             raise
-        return True
+        return {"size": meta["ContentLength"], "content_type": meta.get("ContentType")}
 
     def require_photos(self, user_id: str, keys: list[str], field: str = "photos") -> None:
-        """Check that each key is the caller's and was uploaded; `InvalidField` naming the index."""
+        """Check each key is the caller's, uploaded, an image and within the size limit.
+
+        S3 enforces the presigned POST's conditions; this re-checks them so a
+        photo that bypassed them is still refused, naming the offending index.
+        """
         prefix = user_prefix(user_id)
         for index, key in enumerate(keys):
-            if not key.startswith(prefix) or "/" in key[len(prefix):] or ".." in key:
+            name = f"{field}[{index}]"
+            if not key.startswith(prefix) or "/" in key[len(prefix) :] or ".." in key:
                 raise InvalidField(
-                    "照片不属于当前用户，请重新上传", field=f"{field}[{index}]", code="photo_not_owned"
+                    "照片不属于当前用户，请重新上传", field=name, code="photo_not_owned"
                 )
-            if not self.exists(key):
+            meta = self.head(key)
+            if meta is None:
+                raise InvalidField("照片尚未上传成功，请重新上传", field=name, code="photo_missing")
+            if meta["content_type"] not in ALLOWED_TYPES:
+                raise InvalidField("仅支持 JPEG、PNG、WebP 图片", field=name, code="photo_type")
+            if meta["size"] > self._settings.upload_max_bytes:
+                limit_mb = self._settings.upload_max_bytes // (1024 * 1024)
                 raise InvalidField(
-                    "照片尚未上传成功，请重新上传", field=f"{field}[{index}]", code="photo_missing"
+                    f"照片不能超过 {limit_mb} MB", field=name, code="photo_too_large"
                 )
 
     def photo_url(self, key: str) -> str:

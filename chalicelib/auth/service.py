@@ -20,9 +20,13 @@ def login(services: Services, code: object) -> dict:
     try:
         session = services.wechat.code_to_session(code.strip())
     except WeChatRejected:
-        raise InvalidField("登录码无效或已过期，请重新登录", field="code", code="invalid_code") from None
+        raise InvalidField(
+            "登录码无效或已过期，请重新登录", field="code", code="invalid_code"
+        ) from None
     except WeChatUnavailable:
-        raise ServiceUnavailable("微信服务暂时不可用，请稍后重试", code="wechat_unavailable") from None
+        raise ServiceUnavailable(
+            "微信服务暂时不可用，请稍后重试", code="wechat_unavailable"
+        ) from None
     user = get_or_create_user(services.settings.wechat_appid, session["openid"])
     principal = principal_of(user)
     settings = services.settings

@@ -49,7 +49,9 @@ def _sign(secret: str, payload: str) -> str:
     return _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
 
 
-def issue_token(principal: Principal, secret: str, ttl_seconds: int, now: float | None = None) -> str:
+def issue_token(
+    principal: Principal, secret: str, ttl_seconds: int, now: float | None = None
+) -> str:
     """A token for `principal` valid for `ttl_seconds`."""
     now = time.time() if now is None else now
     claims = {

@@ -9,12 +9,21 @@ from chalicelib.store.models import ReportModel
 def is_staff_of(principal: Principal, report: ReportModel) -> bool:
     """Whether the caller is staff of the report's station, district or city."""
     return (
-        (principal.has("station_staff") and bool(report.station_id)
-         and principal.station_id == report.station_id)
-        or (principal.has("district_staff") and bool(report.district_id)
-            and principal.district_id == report.district_id)
-        or (principal.has("city_staff") and bool(report.city_id)
-            and principal.city_id == report.city_id)
+        (
+            principal.has("station_staff")
+            and bool(report.station_id)
+            and principal.station_id == report.station_id
+        )
+        or (
+            principal.has("district_staff")
+            and bool(report.district_id)
+            and principal.district_id == report.district_id
+        )
+        or (
+            principal.has("city_staff")
+            and bool(report.city_id)
+            and principal.city_id == report.city_id
+        )
     )
 
 

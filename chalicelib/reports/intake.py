@@ -63,14 +63,20 @@ def _place(submission: Submission) -> dict:
             raise InvalidField(
                 "联络站不存在，请重新扫码", field="station_id", code="station_not_found"
             ) from None
-        return {"station_id": station.id, "district_id": station.district_id,
-                "city_id": station.city_id}
+        return {
+            "station_id": station.id,
+            "district_id": station.district_id,
+            "city_id": station.city_id,
+        }
     nearest = nearest_stations(submission.lat, submission.lng, limit=1)
     if not nearest:
         return {"station_id": None, "district_id": None, "city_id": None}
     station = nearest[0][0]
-    return {"station_id": station.id, "district_id": station.district_id,
-            "city_id": station.city_id}
+    return {
+        "station_id": station.id,
+        "district_id": station.district_id,
+        "city_id": station.city_id,
+    }
 
 
 def _phone(services: Services, submission: Submission) -> str | None:
@@ -90,15 +96,20 @@ def _phone(services: Services, submission: Submission) -> str | None:
 
 
 def _moderation(services: Services, principal: Principal, submission: Submission) -> str:
-    """"pass" or "review"; risky text is refused. If WeChat cannot answer, staff review it."""
+    """ "pass" or "review"; risky text is refused. If WeChat cannot answer, staff review it."""
     from chalicelib.adapters.wechat import WeChatError
 
-    content = submission.text if not submission.address else f"{submission.text}\n{submission.address}"
+    content = (
+        submission.text if not submission.address else f"{submission.text}\n{submission.address}"
+    )
     try:
         suggest = services.wechat.check_text(principal.openid, content, scene=TEXT_CHECK_SCENE)
     except WeChatError as error:
-        log_event(log, "content check unavailable; report held for staff review",
-                  errcode=getattr(error, "errcode", None))
+        log_event(
+            log,
+            "content check unavailable; report held for staff review",
+            errcode=getattr(error, "errcode", None),
+        )
         return "review"
     if suggest == "risky":
         raise InvalidField(
@@ -142,7 +153,8 @@ def submit_report(
             photos=list(submission.photos),
             location=(
                 Location(lat=submission.lat, lng=submission.lng)
-                if submission.lat is not None else None
+                if submission.lat is not None
+                else None
             ),
             address=submission.address,
             phone=phone,
@@ -180,7 +192,14 @@ def submit_report(
                 if record:
                     return _replay(record, submission), None, True
             continue
-        log_event(log, "report submitted", report_id=report.id, station_id=report.station_id,
-                  category=report.category, moderation=moderation, photos=len(report.photos))
+        log_event(
+            log,
+            "report submitted",
+            report_id=report.id,
+            station_id=report.station_id,
+            category=report.category,
+            moderation=moderation,
+            photos=len(report.photos),
+        )
         return report, event, False
     raise Conflict("提交冲突，请稍后重试", code="submit_conflict")

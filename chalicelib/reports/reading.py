@@ -78,7 +78,9 @@ def parse_limit(value: str | None) -> int:
     return int(value)
 
 
-def my_reports(principal: Principal, limit: int, cursor: str | None) -> tuple[list[ReportModel], str | None]:
+def my_reports(
+    principal: Principal, limit: int, cursor: str | None
+) -> tuple[list[ReportModel], str | None]:
     """The caller's reports, newest first, and the cursor of the next page."""
     start = decode_cursor(cursor, principal)
     result = ReportModel.reporter.query(

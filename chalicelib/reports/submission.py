@@ -15,7 +15,16 @@ MAX_PHOTOS = 9
 MAX_ADDRESS = 200
 STATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-FIELDS = {"station_id", "location", "category", "text", "photos", "address", "phone_code", "anonymous"}
+FIELDS = {
+    "station_id",
+    "location",
+    "category",
+    "text",
+    "photos",
+    "address",
+    "phone_code",
+    "anonymous",
+}
 
 
 @dataclass(frozen=True)
@@ -35,8 +44,16 @@ class Submission:
     def fingerprint(self) -> str:
         """Hash of the content, to tell a retry from a different report under one key."""
         canonical = json.dumps(
-            [self.category, self.text, self.photos, self.station_id, self.lat, self.lng,
-             self.address, self.anonymous],
+            [
+                self.category,
+                self.text,
+                self.photos,
+                self.station_id,
+                self.lat,
+                self.lng,
+                self.address,
+                self.anonymous,
+            ],
             ensure_ascii=False,
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
@@ -71,7 +88,9 @@ def parse_submission(body: object) -> Submission:
         raise InvalidField("不支持的字段", field=unknown[0], code="unknown_field")
 
     station_id = body.get("station_id")
-    if station_id is not None and (not isinstance(station_id, str) or not STATION_ID.match(station_id)):
+    if station_id is not None and (
+        not isinstance(station_id, str) or not STATION_ID.match(station_id)
+    ):
         raise InvalidField("联络站编号格式不正确", field="station_id")
 
     lat = lng = None
@@ -86,7 +105,9 @@ def parse_submission(body: object) -> Submission:
         lat = _number(location["lat"], "location.lat", -90, 90)
         lng = _number(location["lng"], "location.lng", -180, 180)
     if station_id is None and location is None:
-        raise InvalidField("请扫描联络站二维码或允许获取位置", field="station_id", code="missing_place")
+        raise InvalidField(
+            "请扫描联络站二维码或允许获取位置", field="station_id", code="missing_place"
+        )
 
     category = body.get("category")
     if category is None:
@@ -121,7 +142,9 @@ def parse_submission(body: object) -> Submission:
     address = _optional_text(body, "address", MAX_ADDRESS)
 
     phone_code = body.get("phone_code")
-    if phone_code is not None and (not isinstance(phone_code, str) or not 1 <= len(phone_code) <= 128):
+    if phone_code is not None and (
+        not isinstance(phone_code, str) or not 1 <= len(phone_code) <= 128
+    ):
         raise InvalidField("手机号授权码不正确", field="phone_code")
 
     anonymous = body.get("anonymous", False)

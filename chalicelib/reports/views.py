@@ -54,7 +54,8 @@ def report_view(
         "district_id": report.district_id,
         "location": (
             {"lat": float(report.location.lat), "lng": float(report.location.lng)}
-            if report.location else None
+            if report.location
+            else None
         ),
         "address": report.address,
         "anonymous": bool(report.anonymous),

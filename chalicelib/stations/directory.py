@@ -20,7 +20,7 @@ DEPUTY_LEVELS = {
     "township": "镇（街道）人大代表",
 }
 
-_cache: dict[tuple[str, str], tuple[float, StationModel]] = {}
+_cache: dict[tuple[str | None, str, str], tuple[float, StationModel]] = {}
 _pool = ThreadPoolExecutor(max_workers=9, thread_name_prefix="geo")
 
 
@@ -32,7 +32,7 @@ def geo_fields(lat: float, lng: float) -> dict:
 
 def get_station(station_id: str) -> StationModel:
     """A station by id (cached briefly per container: stations are reference data)."""
-    key = (StationModel.Meta.table_name, station_id)
+    key = (StationModel.Meta.host, StationModel.Meta.table_name, station_id)
     hit = _cache.get(key)
     if hit and hit[0] > time.monotonic():
         return hit[1]
