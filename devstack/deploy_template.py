@@ -50,6 +50,9 @@ DYNAMODB_INDEX_ACTIONS = ("dynamodb:Query",)
 S3_OBJECT_PREFIXES = ("uploads/", "qrcodes/")
 S3_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
 API_HANDLER = "APIHandler"
+# Chalice takes the runtime from the packaging interpreter; every runtime dependency is
+# pure Python, so the template pins a supported Lambda runtime instead.
+LAMBDA_RUNTIME = "python3.12"
 
 
 def load_config() -> dict[str, Any]:
@@ -194,7 +197,9 @@ def build_resources(config: dict[str, Any], stage: str) -> dict[str, Any]:
     env = stage_environment(config, stage)
     resources: dict[str, Any] = {
         # A fixed name lets the role's log permissions name the function's log group.
-        API_HANDLER: {"Properties": {"FunctionName": function_name(config, stage)}},
+        API_HANDLER: {
+            "Properties": {"FunctionName": function_name(config, stage), "Runtime": LAMBDA_RUNTIME}
+        },
     }
     for model in ALL_MODELS:
         resources[table_logical_id(model)] = {

@@ -16,15 +16,16 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.auth.tokens import Principal
 from chalicelib.bootstrap import Services
 from chalicelib.clock import now_iso, utcnow
-from chalicelib.errors import Conflict, InvalidField, NotFound
+from chalicelib.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
 from chalicelib.observability import get_logger, log_event
 from chalicelib.reports.submission import Submission
 from chalicelib.stations.directory import get_station, nearest_stations
 from chalicelib.store.models import IdempotencyModel, Location, ReportEventModel, ReportModel
-from chalicelib.store.transactions import transact_write
+from chalicelib.store.transactions import cancellation_codes, transact_write
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 TEXT_CHECK_SCENE = 3
+RETRYABLE_CANCELLATIONS = {"ConditionalCheckFailed", "TransactionConflict"}
 
 log = get_logger("reports.intake")
 
@@ -184,9 +185,14 @@ def submit_report(
                             request_hash=submission.fingerprint(),
                             expires_at=int(time.time()) + IDEMPOTENCY_TTL_SECONDS,
                         ),
-                        condition=IdempotencyModel.key.does_not_exist(),
+                        condition=IdempotencyModel.key.does_not_exist()
+                        | (IdempotencyModel.expires_at < int(time.time())),
                     )
-        except TransactWriteError:
+        except TransactWriteError as error:
+            codes = set(cancellation_codes(error)) - {None, "None"}
+            if not codes <= RETRYABLE_CANCELLATIONS:
+                log_event(log, "report transaction failed", codes=sorted(codes))
+                raise ServiceUnavailable("系统繁忙，请稍后重试", code="store_unavailable") from None
             if idempotency_key:
                 record = _idempotency_record(principal, idempotency_key)
                 if record:

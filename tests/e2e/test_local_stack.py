@@ -1,0 +1,137 @@
+"""End to end: the `make run` stack on free ports, driven as an HTTP client would."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.stack import READY_LINE
+from tests.helpers import jpeg_bytes, upload_to
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def running_stack():
+    """`python -m devstack run` (what `make run` starts) on free ports; stopped with SIGINT."""
+    env = {
+        **os.environ,
+        "SSP_API_PORT": "0",
+        "SSP_MOTO_PORT": "0",
+        "SSP_WECHAT_PORT": "0",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "WECHAT_API_BASE", "TABLE_PREFIX"):
+        env.pop(name, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    ready = threading.Event()
+
+    def pump():
+        for line in process.stdout:
+            lines.append(line)
+            if READY_LINE in line:
+                ready.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not ready.wait(120):
+        process.kill()
+        pytest.fail("stack did not start:\n" + "".join(lines[-40:]))
+    output = "".join(lines)
+    urls = {
+        "api": re.search(r"^API\s+(\S+)", output, re.M).group(1),
+        "wechat": re.search(r"^WeChat emulator\s+(\S+)", output, re.M).group(1),
+        "output": output,
+    }
+    yield urls
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail("stack did not stop on Ctrl-C")
+    assert process.returncode == 0, "".join(lines[-20:])
+
+
+def test_the_stack_prints_urls_and_demo_codes(running_stack):
+    for code in ("deputy-01", "staff-city", "staff-district-1", "handler-01"):
+        assert code in running_stack["output"]
+
+
+def test_scan_to_report_end_to_end(running_stack):
+    import zxingcpp
+    from PIL import Image
+
+    api = running_stack["api"]
+    session = requests.Session()
+
+    login = session.post(f"{api}/auth/login", json={"code": f"e2e-{uuid.uuid4().hex[:8]}"})
+    assert login.status_code == 200, login.text
+    session.headers["Authorization"] = f"Bearer {login.json()['token']}"
+
+    stations = session.get(f"{api}/stations", params={"lat": 36.0552, "lng": 120.3561, "limit": 3})
+    assert stations.status_code == 200
+    station = stations.json()["stations"][0]
+    assert station["id"] == "S01" and station["distance_m"] < 50
+
+    qr = session.get(f"{api}/stations/{station['id']}/qrcode", headers={"Accept": "image/png"})
+    assert qr.status_code == 200 and qr.headers["Content-Type"] == "image/png"
+    scene = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.content)))[0].text
+    assert scene == station["id"]
+
+    photo = jpeg_bytes(320, 240)
+    presigned = session.post(
+        f"{api}/uploads", json={"content_type": "image/jpeg", "size": len(photo)}
+    )
+    assert presigned.status_code == 200, presigned.text
+    assert upload_to(presigned.json(), photo).status_code in (200, 204)
+
+    body = {
+        "station_id": scene,
+        "category": "municipal.streetlight",
+        "text": "汇泉路12号门口路灯三天不亮了",
+        "photos": [presigned.json()["key"]],
+        "location": {"lat": 36.0552, "lng": 120.3561},
+    }
+    key = {"Idempotency-Key": f"e2e-{uuid.uuid4().hex}"}
+    started = time.perf_counter()
+    first = session.post(f"{api}/reports", json=body, headers=key)
+    elapsed = time.perf_counter() - started
+    assert first.status_code == 201, first.text
+    assert first.json()["status"] == "submitted"
+    assert elapsed < 10, "a report must take well under the ten seconds a citizen has"
+
+    retry = session.post(f"{api}/reports", json=body, headers=key)
+    assert retry.status_code == 201
+    assert retry.json()["id"] == first.json()["id"]
+
+    read = session.get(f"{api}/reports/{first.json()['id']}")
+    assert read.status_code == 200
+    report = read.json()
+    assert [event["type"] for event in report["timeline"]] == ["submitted"]
+    assert requests.get(report["photos"][0]["url"], timeout=10).content == photo
+
+    mine = session.get(f"{api}/reports/mine").json()
+    assert [item["id"] for item in mine["items"]] == [first.json()["id"]]
+
+    calls = requests.get(f"{running_stack['wechat']}__emulator/calls", timeout=5).json()["calls"]
+    assert {"jscode2session", "msg_sec_check", "getwxacodeunlimit"} <= {c["api"] for c in calls}
