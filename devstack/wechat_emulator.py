@@ -28,7 +28,7 @@ from typing import Any
 
 import segno
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 DEFAULT_APPID = "wx-local-appid"
 DEFAULT_SECRET = "local-secret"
@@ -600,6 +600,12 @@ class EmulatorHandle:
         self.thread.join(timeout=5)
 
 
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 with persistent connections, as WeChat's servers answer."""
+
+    protocol_version = "HTTP/1.1"
+
+
 def start_wechat_emulator(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -608,7 +614,9 @@ def start_wechat_emulator(
 ) -> EmulatorHandle:
     """Serve the emulator from a background thread; port 0 picks a free port."""
     state = EmulatorState(appid=appid, secret=secret)
-    server = make_server(host, port, create_app(state), threaded=True)
+    server = make_server(
+        host, port, create_app(state), threaded=True, request_handler=KeepAliveHandler
+    )
     thread = threading.Thread(target=server.serve_forever, name="wechat-emulator", daemon=True)
     thread.start()
     return EmulatorHandle(
@@ -625,7 +633,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--secret", default=DEFAULT_SECRET)
     args = parser.parse_args(argv)
     state = EmulatorState(appid=args.appid, secret=args.secret)
-    server = make_server(args.host, args.port, create_app(state), threaded=True)
+    server = make_server(
+        args.host, args.port, create_app(state), threaded=True, request_handler=KeepAliveHandler
+    )
     print(f"WeChat emulator on http://{args.host}:{server.server_port}/", flush=True)
     try:
         server.serve_forever()

@@ -3,13 +3,17 @@
 One submission costs at most three DynamoDB requests on the common path:
 the idempotency look-up (only with an `Idempotency-Key`), the station read
 (cached per container) and one transaction writing the report, its
-`submitted` event and the idempotency record together.
+`submitted` event and the idempotency record together. The look-ups, the
+photo checks and the content check run concurrently, so a submission waits
+for the slowest of them and then for the transaction.
 """
 
 from __future__ import annotations
 
+import contextvars
 import secrets
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -28,6 +32,7 @@ TEXT_CHECK_SCENE = 3
 RETRYABLE_CANCELLATIONS = {"ConditionalCheckFailed", "TransactionConflict"}
 
 log = get_logger("reports.intake")
+_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="intake")
 
 
 def new_report_id() -> str:
@@ -119,6 +124,33 @@ def _moderation(services: Services, principal: Principal, submission: Submission
     return "review" if suggest == "review" else "pass"
 
 
+def _in_background(function, *args) -> Future:
+    """Run `function` on the intake pool, keeping the caller's context (request id)."""
+    return _pool.submit(contextvars.copy_context().run, function, *args)
+
+
+def _start_checks(
+    services: Services, principal: Principal, submission: Submission, key: str | None
+) -> dict[str, Future | None]:
+    """Start the independent look-ups of a submission at once: they are network round trips.
+
+    The phone number is not among them: its code works once, so it is only
+    resolved after the idempotency look-up has ruled out a retry.
+    """
+    return {
+        "replay": _in_background(_idempotency_record, principal, key) if key else None,
+        "place": _in_background(_place, submission),
+        "photos": (
+            _in_background(
+                services.uploads.require_photos, principal.user_id, list(submission.photos)
+            )
+            if submission.photos
+            else None
+        ),
+        "moderation": _in_background(_moderation, services, principal, submission),
+    }
+
+
 def submit_report(
     services: Services,
     principal: Principal,
@@ -130,14 +162,15 @@ def submit_report(
     A retry under the same `Idempotency-Key` returns the report the first
     attempt stored, never a second one.
     """
-    if idempotency_key:
-        record = _idempotency_record(principal, idempotency_key)
+    checks = _start_checks(services, principal, submission, idempotency_key)
+    if checks["replay"] is not None:
+        record = checks["replay"].result()
         if record:
             return _replay(record, submission), None, True
-
-    place = _place(submission)
-    services.uploads.require_photos(principal.user_id, list(submission.photos))
-    moderation = _moderation(services, principal, submission)
+    place = checks["place"].result()
+    if checks["photos"] is not None:
+        checks["photos"].result()
+    moderation = checks["moderation"].result()
     phone = _phone(services, submission)
 
     for _attempt in range(3):

@@ -25,8 +25,6 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.store.models import TokenModel, bind_models
 from devstack.wechat_emulator import EmulatorHandle, openid_for
 
-pytest_plugins = ["tests.fixtures.wechat"]
-
 
 def _free_port() -> int:
     with socket.socket() as sock:
