@@ -26,6 +26,21 @@ class Services:
         return WeChatGateway(self.settings)
 
     @cached_property
+    def sms(self):
+        from chalicelib.adapters.sms import SmsGateway
+
+        return SmsGateway()
+
+    @cached_property
+    def sqs(self):
+        import boto3
+
+        options = {"region_name": self.settings.region}
+        if self.settings.sqs_endpoint:
+            options["endpoint_url"] = self.settings.sqs_endpoint
+        return boto3.client("sqs", **options)
+
+    @cached_property
     def uploads(self):
         from chalicelib.adapters.uploads import UploadStore
 

@@ -34,6 +34,12 @@ class Settings:
     qrcode_env_version: str
     session_secret: str
     session_ttl_seconds: int
+    sqs_endpoint: str | None
+    notify_queue_url: str | None
+    match_top_k: int
+    evaluation_days: int
+    work_order_days: int
+    second_handling_days: int
 
     def table_name(self, logical: str) -> str:
         """Physical DynamoDB table name of a logical table (e.g. "reports")."""
@@ -90,4 +96,10 @@ def get_settings() -> Settings:
         qrcode_env_version=_env("QRCODE_ENV_VERSION", "release"),
         session_secret=_secret("SESSION_SECRET", stage),
         session_ttl_seconds=int(_env("SESSION_TTL_SECONDS", str(2 * 3600))),
+        sqs_endpoint=_optional("SQS_ENDPOINT"),
+        notify_queue_url=_optional("NOTIFY_QUEUE_URL"),
+        match_top_k=int(_env("MATCH_TOP_K", "3")),
+        evaluation_days=int(_env("EVALUATION_DAYS", "7")),
+        work_order_days=int(_env("WORK_ORDER_DAYS", "7")),
+        second_handling_days=int(_env("SECOND_HANDLING_DAYS", "5")),
     )

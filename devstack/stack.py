@@ -39,11 +39,20 @@ def stack_environment(moto_url: str, wechat_url: str) -> dict[str, str]:
         "UPLOAD_BUCKET": os.environ.get("UPLOAD_BUCKET", "ssp-local-uploads"),
         "DYNAMODB_ENDPOINT": moto_url,
         "S3_ENDPOINT": moto_url,
+        "SQS_ENDPOINT": moto_url,
         "WECHAT_API_BASE": wechat_url,
         "WECHAT_APPID": "wx-local-appid",
         "WECHAT_SECRET": "local-secret",
         "SESSION_SECRET": os.environ.get("SESSION_SECRET", "local-dev-session-secret"),
     }
+
+
+def create_notice_queue(services) -> str:
+    """Create the notice queue (local servers only; AWS gets it from the template)."""
+    return services.sqs.create_queue(
+        QueueName=f"{services.settings.table_prefix}notices",
+        Attributes={"VisibilityTimeout": "60"},
+    )["QueueUrl"]
 
 
 @dataclass
@@ -93,6 +102,7 @@ def start_stack() -> Stack:
         svc = services()
         create_tables(svc.settings)
         svc.uploads.create_bucket()
+        os.environ["NOTIFY_QUEUE_URL"] = create_notice_queue(svc)
         stack.logins = load_demo(svc)["logins"]
 
         api_port = _port("SSP_API_PORT")
@@ -110,7 +120,7 @@ def start_stack() -> Stack:
                 "--no-autoreload",
             ],
             cwd=ROOT,
-            env={**os.environ, **env},
+            env=dict(os.environ),
         )
         wait_for_http(f"{stack.api_url}/categories", timeout=60)
     except BaseException:

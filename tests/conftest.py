@@ -47,30 +47,41 @@ def stack(moto_server, wechat_emulator) -> Iterator[dict]:
     os.environ["DYNAMODB_ENDPOINT"] = moto_server.url
     os.environ["S3_ENDPOINT"] = moto_server.url
     os.environ["WECHAT_API_BASE"] = wechat_emulator.url
+    os.environ["SQS_ENDPOINT"] = moto_server.url
 
     from chalicelib.bootstrap import services
     from chalicelib.store.tables import create_tables
     from devstack.seed import load_demo
+    from devstack.stack import create_notice_queue
 
     svc = services()
     create_tables(svc.settings)
     svc.uploads.create_bucket()
+    queue_url = create_notice_queue(svc)
+    os.environ["NOTIFY_QUEUE_URL"] = queue_url
     logins = load_demo(svc)["logins"]
     try:
-        yield {"logins": logins, "moto": moto_server, "wechat": wechat_emulator}
+        yield {
+            "logins": logins,
+            "moto": moto_server,
+            "wechat": wechat_emulator,
+            "queue_url": queue_url,
+        }
     finally:
         os.environ.clear()
         os.environ.update(saved)
 
 
 @pytest.fixture
-def env(stack, wechat, monkeypatch) -> dict:
+def env(stack, wechat, sms_env, monkeypatch) -> dict:
     """The session stack with a clean emulator, the environment restored after the test."""
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DYNAMODB_ENDPOINT", stack["moto"].url)
     monkeypatch.setenv("S3_ENDPOINT", stack["moto"].url)
     monkeypatch.setenv("WECHAT_API_BASE", wechat.url)
+    monkeypatch.setenv("SQS_ENDPOINT", stack["moto"].url)
+    monkeypatch.setenv("NOTIFY_QUEUE_URL", stack["queue_url"])
     return stack
 
 

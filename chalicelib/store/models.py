@@ -15,6 +15,17 @@ Access patterns (each served by a key or an index, never a Scan):
 | a citizen's reports, newest first        | reports.reporter: hash reporter_id, range created_at |
 | timeline of a report, in order           | report_events: hash report_id, range seq    |
 | retry of a submission (Idempotency-Key)  | idempotency: hash key (TTL)                 |
+| staff of a station / district / city     | users.station / users.district / users.city |
+| handlers of a department                 | users.department                            |
+| deputies of a district (matching)        | deputies.district: hash district_id         |
+| a deputy's tasks by status, newest first | tasks.status: hash deputy_id, range status_key |
+| offers of a report                       | tasks: query GSI report: hash report_id     |
+| reports whose current step is due        | reports.due: hash due_shard, range due_at (sparse) |
+| notices of a report                      | outbox.report: hash report_id               |
+| notices due to be (re)sent               | outbox.due: hash due_shard, range due_at (sparse) |
+| pending SMS to one phone (combining)     | outbox.sms_pending: hash sms_phone (sparse) |
+| failed notices (staff view)              | outbox.failed: hash failed_bucket (sparse)  |
+| SMS sent to a phone today                | sms_ledger: hash phone_day (TTL)            |
 
 Table names come from configuration (`TABLE_PREFIX` + logical name); `bind_models`
 points every model at the configured tables and endpoint.
@@ -31,7 +42,12 @@ from pynamodb.attributes import (
     UnicodeSetAttribute,
     VersionAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import (
+    AllProjection,
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -40,6 +56,46 @@ from chalicelib.config import Settings
 class _Base(Model):
     class Meta:
         abstract = True
+
+
+class UsersStationIndex(GlobalSecondaryIndex):
+    """Staff bound to a station."""
+
+    class Meta:
+        index_name = "station"
+        projection = IncludeProjection(["openid", "roles", "display_name"])
+
+    station_id = UnicodeAttribute(hash_key=True)
+
+
+class UsersDistrictIndex(GlobalSecondaryIndex):
+    """Staff bound to a district."""
+
+    class Meta:
+        index_name = "district"
+        projection = IncludeProjection(["openid", "roles", "display_name"])
+
+    district_id = UnicodeAttribute(hash_key=True)
+
+
+class UsersCityIndex(GlobalSecondaryIndex):
+    """Staff bound to a city."""
+
+    class Meta:
+        index_name = "city"
+        projection = IncludeProjection(["openid", "roles", "display_name"])
+
+    city_id = UnicodeAttribute(hash_key=True)
+
+
+class UsersDepartmentIndex(GlobalSecondaryIndex):
+    """Handlers of a department."""
+
+    class Meta:
+        index_name = "department"
+        projection = IncludeProjection(["openid", "roles", "display_name"])
+
+    department_id = UnicodeAttribute(hash_key=True)
 
 
 class UserModel(_Base):
@@ -59,6 +115,10 @@ class UserModel(_Base):
     department_id = UnicodeAttribute(null=True)
     display_name = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    by_station = UsersStationIndex()
+    by_district = UsersDistrictIndex()
+    by_city = UsersCityIndex()
+    by_department = UsersDepartmentIndex()
 
 
 class TokenModel(_Base):
@@ -116,6 +176,17 @@ class DeputyStationIndex(GlobalSecondaryIndex):
     id = UnicodeAttribute(range_key=True)
 
 
+class DeputyDistrictIndex(GlobalSecondaryIndex):
+    """Deputies of a district (matching candidates)."""
+
+    class Meta:
+        index_name = "district"
+        projection = AllProjection()
+
+    district_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
 class DeputyModel(_Base):
     """A people's-congress deputy; the phone number is for notices, never shown to citizens."""
 
@@ -132,7 +203,11 @@ class DeputyModel(_Base):
     district_id = UnicodeAttribute()
     city_id = UnicodeAttribute()
     user_id = UnicodeAttribute(null=True)
+    openid = UnicodeAttribute(null=True)
+    duty_weekdays = ListAttribute(of=NumberAttribute, default=list)
+    open_tasks = NumberAttribute(default=0)
     station = DeputyStationIndex()
+    district = DeputyDistrictIndex()
 
 
 class DepartmentModel(_Base):
@@ -167,6 +242,35 @@ class ReportReporterIndex(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True)
 
 
+class Candidate(MapAttribute):
+    """A deputy considered for a report, with the score and the reasons for it."""
+
+    deputy_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    score = NumberAttribute()
+    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+
+
+class Evaluation(MapAttribute):
+    """The reporter's verdict on one round of handling."""
+
+    round = NumberAttribute()
+    result = UnicodeAttribute()
+    comment = UnicodeAttribute(null=True)
+    at = UnicodeAttribute()
+
+
+class ReportDueIndex(GlobalSecondaryIndex):
+    """Reports whose current step has a deadline (sparse: only while a step is open)."""
+
+    class Meta:
+        index_name = "due"
+        projection = IncludeProjection(["status", "due_kind", "version"])
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
 class ReportModel(_Base):
     """A citizen's report; its history lives in ReportEventModel."""
 
@@ -190,10 +294,29 @@ class ReportModel(_Base):
     address = UnicodeAttribute(null=True)
     phone = UnicodeAttribute(null=True)
     anonymous = BooleanAttribute(default=False)
+    reporter_openid = UnicodeAttribute(null=True)
     matched_deputy_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    candidates = ListAttribute(of=Candidate, default=list)
+    declined_by = ListAttribute(of=UnicodeAttribute, default=list)
+    accepted_by = UnicodeAttribute(null=True)
+    accepted_at = UnicodeAttribute(null=True)
+    handling = UnicodeAttribute(null=True)
+    department_id = UnicodeAttribute(null=True)
+    work_order_due = UnicodeAttribute(null=True)
+    round = NumberAttribute(default=1)
+    resolved_at = UnicodeAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    close_reason = UnicodeAttribute(null=True)
+    evaluations = ListAttribute(of=Evaluation, default=list)
+    merged_into = UnicodeAttribute(null=True)
+    followers = ListAttribute(of=UnicodeAttribute, default=list)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    due_kind = UnicodeAttribute(null=True)
     event_count = NumberAttribute(default=1)
     version = VersionAttribute()
     reporter = ReportReporterIndex()
+    due = ReportDueIndex()
 
 
 class ReportEventModel(_Base):
@@ -212,6 +335,148 @@ class ReportEventModel(_Base):
     note = UnicodeAttribute(null=True)
     photos = ListAttribute(of=UnicodeAttribute, default=list)
     internal = BooleanAttribute(default=False)
+
+
+class TaskStatusIndex(GlobalSecondaryIndex):
+    """A deputy's tasks by status, newest first (range = status#updated_at)."""
+
+    class Meta:
+        index_name = "status"
+        projection = AllProjection()
+
+    deputy_id = UnicodeAttribute(hash_key=True)
+    status_key = UnicodeAttribute(range_key=True)
+
+
+class TaskReportIndex(GlobalSecondaryIndex):
+    """The offers of one report."""
+
+    class Meta:
+        index_name = "report"
+        projection = AllProjection()
+
+    report_id = UnicodeAttribute(hash_key=True)
+    deputy_id = UnicodeAttribute(range_key=True)
+
+
+class TaskModel(_Base):
+    """A report as one deputy's task: offered, accepted, in progress, closed or withdrawn."""
+
+    class Meta:
+        table_name = "unbound-tasks"
+        logical_name = "tasks"
+
+    deputy_id = UnicodeAttribute(hash_key=True)
+    report_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    status_key = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    offered_at = UnicodeAttribute()
+    score = NumberAttribute(default=0)
+    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    taken_by = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)
+    category = UnicodeAttribute()
+    excerpt = UnicodeAttribute()
+    station_id = UnicodeAttribute(null=True)
+    by_status = TaskStatusIndex()
+    by_report = TaskReportIndex()
+
+
+class OutboxDueIndex(GlobalSecondaryIndex):
+    """Notices waiting to be (re)sent (sparse: only while pending)."""
+
+    class Meta:
+        index_name = "due"
+        projection = KeysOnlyProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = NumberAttribute(range_key=True)
+
+
+class OutboxReportIndex(GlobalSecondaryIndex):
+    """Every notice caused by one report."""
+
+    class Meta:
+        index_name = "report"
+        projection = AllProjection()
+
+    report_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OutboxSmsPendingIndex(GlobalSecondaryIndex):
+    """SMS still pending for one phone number, to send as one combined message."""
+
+    class Meta:
+        index_name = "sms_pending"
+        projection = KeysOnlyProjection()
+
+    sms_phone = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OutboxFailedIndex(GlobalSecondaryIndex):
+    """Notices that failed for good, newest first (for staff)."""
+
+    class Meta:
+        index_name = "failed"
+        projection = AllProjection()
+
+    failed_bucket = UnicodeAttribute(hash_key=True)
+    failed_at = UnicodeAttribute(range_key=True)
+
+
+class OutboxModel(_Base):
+    """One notice to one person on one channel; its id is its idempotency key."""
+
+    class Meta:
+        table_name = "unbound-outbox"
+        logical_name = "outbox"
+
+    id = UnicodeAttribute(hash_key=True)
+    report_id = UnicodeAttribute()
+    purpose = UnicodeAttribute()
+    channel = UnicodeAttribute()
+    recipient_kind = UnicodeAttribute()
+    recipient_id = UnicodeAttribute()
+    address = UnicodeAttribute(null=True)
+    payload = MapAttribute(default=dict)
+    status = UnicodeAttribute(default="pending")
+    attempts = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    lease_until = NumberAttribute(default=0)
+    last_error = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    provider_id = UnicodeAttribute(null=True)
+    combined_into = UnicodeAttribute(null=True)
+    scope_station_id = UnicodeAttribute(null=True)
+    scope_district_id = UnicodeAttribute(null=True)
+    scope_city_id = UnicodeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = NumberAttribute(null=True)
+    sms_phone = UnicodeAttribute(null=True)
+    failed_bucket = UnicodeAttribute(null=True)
+    failed_at = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+    due = OutboxDueIndex()
+    by_report = OutboxReportIndex()
+    sms_pending = OutboxSmsPendingIndex()
+    failed = OutboxFailedIndex()
+
+
+class SmsLedgerModel(_Base):
+    """SMS sent to one phone on one Beijing day: frequency limits are kept before sending."""
+
+    class Meta:
+        table_name = "unbound-sms_ledger"
+        logical_name = "sms_ledger"
+
+    phone_day = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    last_sent_at = NumberAttribute(default=0)
+    expires_at = NumberAttribute()
 
 
 class IdempotencyModel(_Base):
@@ -236,9 +501,12 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     ReportModel,
     ReportEventModel,
     IdempotencyModel,
+    TaskModel,
+    OutboxModel,
+    SmsLedgerModel,
 )
 
-TTL_ATTRIBUTES = {IdempotencyModel: "expires_at"}
+TTL_ATTRIBUTES = {IdempotencyModel: "expires_at", SmsLedgerModel: "expires_at"}
 
 _bound_to: tuple | None = None
 
