@@ -7,7 +7,14 @@ import uuid
 
 from chalice import Chalice, Response
 
-from chalicelib.api import auth_routes, report_routes, station_routes
+from chalicelib.api import (
+    auth_routes,
+    notify_handlers,
+    report_routes,
+    station_routes,
+    task_routes,
+    workflow_handlers,
+)
 from chalicelib.errors import AppError
 from chalicelib.observability import configure_logging, get_logger, log_event, request_id_var
 
@@ -15,6 +22,9 @@ app = Chalice(app_name="suishoupai")
 app.register_blueprint(auth_routes.blueprint)
 app.register_blueprint(station_routes.blueprint)
 app.register_blueprint(report_routes.blueprint)
+app.register_blueprint(task_routes.blueprint)
+app.register_blueprint(notify_handlers.blueprint)
+app.register_blueprint(workflow_handlers.blueprint)
 
 configure_logging()
 log = get_logger("http")

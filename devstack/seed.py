@@ -46,6 +46,7 @@ def load_demo(services: Services) -> dict:
             level=row["level"],
             expertise=row["expertise"],
             phone=row["phone"],
+            duty_weekdays=row.get("duty_weekdays", []),
             station_id=station.id,
             district_id=station.district_id,
             city_id=city_id,

@@ -1,9 +1,11 @@
-"""The whole system on one machine: moto (DynamoDB, S3, SQS), the WeChat emulator, the API.
+"""The whole system on one machine: moto (DynamoDB, S3, SQS), the WeChat and SMS emulators,
+the API, and the workers AWS would run (notice-queue consumer, schedules).
 
 `python -m devstack run` (what `make run` calls) starts everything in the
 foreground, loads the demo data, prints the URLs and demo login codes, and
-stops it all on Ctrl-C. Ports come from SSP_API_PORT, SSP_MOTO_PORT and
-SSP_WECHAT_PORT (0 picks a free one).
+stops it all on Ctrl-C. Ports come from SSP_API_PORT, SSP_MOTO_PORT,
+SSP_WECHAT_PORT and SSP_SMS_PORT (0 picks a free one); SSP_SCHEDULE_SECONDS sets
+how often the scheduled handlers run (default 10 s).
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from pathlib import Path
 from devstack.services import ROOT, free_port, start_moto, wait_for_http
 
 READY_LINE = "suishoupai local stack ready"
-DEFAULT_PORTS = {"SSP_API_PORT": 8000, "SSP_MOTO_PORT": 5010, "SSP_WECHAT_PORT": 5020}
+DEFAULT_PORTS = {
+    "SSP_API_PORT": 8000,
+    "SSP_MOTO_PORT": 5010,
+    "SSP_WECHAT_PORT": 5020,
+    "SSP_SMS_PORT": 5030,
+}
+SMS_SECRET_ID = "local-sms-id"
+SMS_SECRET_KEY = "local-sms-key"
+SMS_APP_ID = "1400000000"
 
 
 def _port(name: str) -> int:
@@ -27,7 +37,7 @@ def _port(name: str) -> int:
     return value or free_port()
 
 
-def stack_environment(moto_url: str, wechat_url: str) -> dict[str, str]:
+def stack_environment(moto_url: str, wechat_url: str, sms_endpoint: str = "") -> dict[str, str]:
     """Environment that points the app at the local servers."""
     return {
         "AWS_ACCESS_KEY_ID": "local",
@@ -44,6 +54,11 @@ def stack_environment(moto_url: str, wechat_url: str) -> dict[str, str]:
         "WECHAT_APPID": "wx-local-appid",
         "WECHAT_SECRET": "local-secret",
         "SESSION_SECRET": os.environ.get("SESSION_SECRET", "local-dev-session-secret"),
+        "SMS_ENDPOINT": sms_endpoint,
+        "SMS_PROTOCOL": "http",
+        "SMS_SECRET_ID": SMS_SECRET_ID,
+        "SMS_SECRET_KEY": SMS_SECRET_KEY,
+        "SMS_APP_ID": SMS_APP_ID,
     }
 
 
@@ -55,6 +70,15 @@ def create_notice_queue(services) -> str:
     )["QueueUrl"]
 
 
+def _declare_sms_templates(sms) -> None:
+    """Give the SMS emulator the template texts, so its messages show what a person reads."""
+    if os.environ.get("SMS_TEMPLATES"):
+        return  # configured ids may lack texts; the emulator then accepts any template
+    from chalicelib.notify.templates import sms_template_texts
+
+    sms.state.set_templates(sms_template_texts())
+
+
 @dataclass
 class Stack:
     """Handles of everything the stack started, to stop them in reverse order."""
@@ -62,6 +86,8 @@ class Stack:
     api_url: str = ""
     moto: object = None
     wechat: object = None
+    sms: object = None
+    workers: object = None
     api: subprocess.Popen | None = None
     logins: dict = field(default_factory=dict)
 
@@ -72,6 +98,10 @@ class Stack:
                 self.api.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.api.kill()
+        if self.workers:
+            self.workers.stop()
+        if self.sms:
+            self.sms.stop()
         if self.wechat:
             self.wechat.stop()
         if self.moto:
@@ -79,9 +109,10 @@ class Stack:
 
 
 def start_stack() -> Stack:
-    """Start moto, the emulator and `chalice local`, create tables and load demo data."""
+    """Start moto, the emulators, `chalice local` and the workers; create tables, load demo data."""
     import logging
 
+    from devstack.sms_emulator import start_sms_emulator
     from devstack.wechat_emulator import start_wechat_emulator
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -93,7 +124,15 @@ def start_stack() -> Stack:
             port=_port("SSP_WECHAT_PORT"), appid=env["WECHAT_APPID"], secret=env["WECHAT_SECRET"]
         )
         env["WECHAT_API_BASE"] = stack.wechat.url
+        stack.sms = start_sms_emulator(
+            port=_port("SSP_SMS_PORT"),
+            secret_id=SMS_SECRET_ID,
+            secret_key=SMS_SECRET_KEY,
+            sdk_app_id=SMS_APP_ID,
+        )
+        env["SMS_ENDPOINT"] = stack.sms.endpoint
         os.environ.update(env)
+        _declare_sms_templates(stack.sms)
 
         from chalicelib.bootstrap import services
         from chalicelib.store.tables import create_tables
@@ -102,7 +141,8 @@ def start_stack() -> Stack:
         svc = services()
         create_tables(svc.settings)
         svc.uploads.create_bucket()
-        os.environ["NOTIFY_QUEUE_URL"] = create_notice_queue(svc)
+        queue_url = create_notice_queue(svc)
+        os.environ["NOTIFY_QUEUE_URL"] = queue_url
         stack.logins = load_demo(svc)["logins"]
 
         api_port = _port("SSP_API_PORT")
@@ -123,6 +163,11 @@ def start_stack() -> Stack:
             env=dict(os.environ),
         )
         wait_for_http(f"{stack.api_url}/categories", timeout=60)
+
+        from chalicelib.api.notify_handlers import NOTICE_QUEUE
+        from devstack.workers import start_workers
+
+        stack.workers = start_workers({NOTICE_QUEUE: queue_url})
     except BaseException:
         stack.stop()
         raise
@@ -139,6 +184,7 @@ def describe(stack: Stack) -> str:
     return (
         f"API            {stack.api_url}\n"
         f"WeChat emulator {stack.wechat.url}  (calls: {stack.wechat.url}__emulator/calls)\n"
+        f"SMS emulator   {stack.sms.url}  (messages: {stack.sms.url}__emulator/messages)\n"
         f"moto (AWS)     {stack.moto.url}\n"
         'Demo login codes (POST /auth/login {"code": ...}); any other code is a new citizen:\n'
         f"{codes}\n"

@@ -52,7 +52,8 @@ def grant_role(user_id: str, role: str, **binding: str) -> UserModel:
     user = UserModel.get(user_id)
     if role == "deputy":
         DeputyModel(binding["deputy_id"]).update(
-            actions=[DeputyModel.user_id.set(user_id)], condition=DeputyModel.id.exists()
+            actions=[DeputyModel.user_id.set(user_id), DeputyModel.openid.set(user.openid)],
+            condition=DeputyModel.id.exists(),
         )
     actions = [UserModel.roles.add({role})]
     for name, value in binding.items():

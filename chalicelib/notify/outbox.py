@@ -46,9 +46,13 @@ class Notice:
     page: str | None = None
 
 
-def outbox_id(report_id: str, recipient: Recipient, channel: str, purpose: str) -> str:
-    """The idempotency key of one notice."""
-    return f"{report_id}#{recipient.kind}:{recipient.id}#{channel}#{purpose}"
+def outbox_id(
+    report_id: str, recipient: Recipient, channel: str, purpose: str, occurrence: int = 1
+) -> str:
+    """The idempotency key of one notice: report, recipient, channel, purpose, and which
+    timeline event caused it (a purpose can recur, e.g. resolved again after second handling).
+    """
+    return f"{report_id}#{recipient.kind}:{recipient.id}#{channel}#{purpose}#{occurrence}"
 
 
 def due_shard(item_id: str) -> str:
@@ -57,7 +61,12 @@ def due_shard(item_id: str) -> str:
 
 
 def outbox_items(
-    report_id: str, recipient: Recipient, notice: Notice, scope: Scope, channels=CHANNELS
+    report_id: str,
+    recipient: Recipient,
+    notice: Notice,
+    scope: Scope,
+    channels=CHANNELS,
+    occurrence: int = 1,
 ) -> list[OutboxModel]:
     """Pending outbox items for `notice` on each channel the recipient can be reached on."""
     now, now_epoch = now_iso(), time.time()
@@ -66,7 +75,7 @@ def outbox_items(
         address = recipient.openid if channel == "wechat" else recipient.phone
         if not address:
             continue
-        item_id = outbox_id(report_id, recipient, channel, notice.purpose)
+        item_id = outbox_id(report_id, recipient, channel, notice.purpose, occurrence)
         items.append(
             OutboxModel(
                 item_id,

@@ -35,3 +35,16 @@ def enqueue(services: Services, outbox_ids: list[str], delay_seconds: int = 0) -
             continue
         accepted += len(answer.get("Successful", []))
     return accepted
+
+
+def enqueue_job(services: Services, job: dict) -> bool:
+    """Queue a workflow job (e.g. matching a new report); False when the queue is unreachable."""
+    url = services.settings.notify_queue_url
+    if not url:
+        return False
+    try:
+        services.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(job))
+    except Exception as error:  # the due sweep runs the job later
+        log_event(log, "job enqueue failed; the sweep will retry", error=repr(error))
+        return False
+    return True

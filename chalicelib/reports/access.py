@@ -37,10 +37,21 @@ def is_matched_deputy(principal: Principal, report: ReportModel) -> bool:
     )
 
 
+def is_handler_of(principal: Principal, report: ReportModel) -> bool:
+    """Whether the caller handles the report's work order for its department."""
+    return (
+        principal.has("handler")
+        and report.department_id is not None
+        and principal.department_id == report.department_id
+    )
+
+
 def can_read(principal: Principal, report: ReportModel) -> bool:
     """Whether the caller may see the report at all (others are told it does not exist)."""
     return (
         report.reporter_id == principal.user_id
+        or principal.user_id in (report.followers or [])
         or is_matched_deputy(principal, report)
+        or is_handler_of(principal, report)
         or is_staff_of(principal, report)
     )

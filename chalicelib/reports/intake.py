@@ -14,6 +14,7 @@ import contextvars
 import secrets
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
 
 from pynamodb.exceptions import TransactWriteError
 
@@ -21,15 +22,18 @@ from chalicelib.auth.tokens import Principal
 from chalicelib.bootstrap import Services
 from chalicelib.clock import now_iso, utcnow
 from chalicelib.errors import Conflict, InvalidField, NotFound, ServiceUnavailable
+from chalicelib.notify.queue import enqueue_job
 from chalicelib.observability import get_logger, log_event
 from chalicelib.reports.submission import Submission
 from chalicelib.stations.directory import get_station, nearest_stations
 from chalicelib.store.models import IdempotencyModel, Location, ReportEventModel, ReportModel
 from chalicelib.store.transactions import cancellation_codes, transact_write
+from chalicelib.workflow.engine import due_attributes
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 TEXT_CHECK_SCENE = 3
 RETRYABLE_CANCELLATIONS = {"ConditionalCheckFailed", "TransactionConflict"}
+MATCH_FALLBACK = timedelta(minutes=2)
 
 log = get_logger("reports.intake")
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="intake")
@@ -175,8 +179,9 @@ def submit_report(
 
     for _attempt in range(3):
         now = now_iso()
+        report_id = new_report_id()
         report = ReportModel(
-            new_report_id(),
+            report_id,
             reporter_id=principal.user_id,
             created_at=now,
             updated_at=now,
@@ -193,8 +198,14 @@ def submit_report(
             address=submission.address,
             phone=phone,
             anonymous=submission.anonymous,
+            reporter_openid=principal.openid,
             event_count=1,
             **place,
+            **(
+                due_attributes(report_id, "match", utcnow() + MATCH_FALLBACK)
+                if moderation == "pass"
+                else {}
+            ),
         )
         event = ReportEventModel(
             report.id,
@@ -231,6 +242,8 @@ def submit_report(
                 if record:
                     return _replay(record, submission), None, True
             continue
+        if moderation == "pass":
+            enqueue_job(services, {"job": "match", "report_id": report.id})
         log_event(
             log,
             "report submitted",

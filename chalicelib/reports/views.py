@@ -4,11 +4,26 @@ from __future__ import annotations
 
 from chalicelib.auth.tokens import Principal
 from chalicelib.observability import mask_phone
+from chalicelib.reports.access import is_handler_of, is_matched_deputy, is_staff_of
 from chalicelib.reports.categories import leaf_categories
 from chalicelib.store.models import ReportEventModel, ReportModel
+from chalicelib.workflow.states import STATE_NAMES as STATUS_NAMES
 
-STATUS_NAMES = {"submitted": "已提交"}
-EVENT_NAMES = {"submitted": "群众提交"}
+EVENT_NAMES = {
+    "submitted": "群众提交",
+    "offered": "推送代表",
+    "unmatched": "待分派",
+    "accepted": "代表接单",
+    "declined": "代表婉拒",
+    "replied": "代表答复",
+    "transferred": "交办承办单位",
+    "suggestion": "转为代表建议",
+    "merged": "合并办理",
+    "progress": "办理进展",
+    "resolved": "办结",
+    "evaluated": "群众评价",
+    "closed": "关闭",
+}
 MODERATION_NAMES = {"pass": None, "review": "内容审核中"}
 
 
@@ -64,8 +79,37 @@ def report_view(
     }
     if not is_reporter and not report.anonymous:
         body["reporter_id"] = report.reporter_id
+    body.update(
+        accepted_by=report.accepted_by,
+        handling=report.handling,
+        department_id=report.department_id,
+        work_order_due=report.work_order_due,
+        round=int(report.round or 1),
+        close_reason=report.close_reason,
+        merged_into=report.merged_into,
+        evaluations=[
+            {"round": int(e.round), "result": e.result, "comment": e.comment, "at": e.at}
+            for e in report.evaluations or []
+        ],
+    )
+    if is_staff_of(principal, report) or is_matched_deputy(principal, report):
+        body["candidates"] = [
+            {
+                "deputy_id": c.deputy_id,
+                "name": c.name,
+                "score": int(c.score),
+                "reasons": list(c.reasons or []),
+            }
+            for c in report.candidates or []
+        ]
+    if is_staff_of(principal, report):
+        from chalicelib.workflow.tasks import report_notices
+
+        body["notices"] = report_notices(report.id)
+    elif is_handler_of(principal, report):
+        body["reporter_id"] = None
     if events is not None:
-        show_internal = not is_reporter
+        show_internal = not is_reporter and principal.user_id not in (report.followers or [])
         body["timeline"] = [
             event_view(event, photo_url) for event in events if show_internal or not event.internal
         ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
+import textwrap
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -14,8 +16,13 @@ from app import app
 from chalicelib.adapters.uploads import ALLOWED_TYPES
 from chalicelib.api import station_routes
 from chalicelib.auth.tokens import ROLES
+from chalicelib.errors import InvalidField
 from chalicelib.reports import reading, submission
 from chalicelib.reports.categories import leaf_categories
+from chalicelib.reports.views import EVENT_NAMES
+from chalicelib.workflow import operations as workflow
+from chalicelib.workflow import tasks
+from chalicelib.workflow.states import STATE_NAMES
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -189,3 +196,120 @@ def test_request_constraints_mirror_the_code():
 
     roles = resolve({"$ref": "#/components/schemas/User"})["properties"]["roles"]["items"]
     assert set(roles["enum"]) == set(ROLES)
+
+
+def test_operations_reading_a_json_body_document_it():
+    """A view that calls `json_body()` documents a required JSON body, 400 and 413; others none."""
+    for method, path, operation in operations():
+        view = app.routes[path][method].view_function
+        reads_body = "json_body(" in inspect.getsource(view)
+        documented = operation.get("requestBody")
+        if reads_body:
+            assert documented and documented.get("required"), f"{method} {path} requestBody"
+            assert "application/json" in documented["content"], f"{method} {path} body type"
+            assert {"400", "413"} <= set(operation["responses"]), f"{method} {path} 400/413"
+        else:
+            assert documented is None, f"{method} {path} documents a body it never reads"
+            assert "413" not in operation["responses"], f"{method} {path}: 413 without a body"
+
+
+def _tree(function) -> ast.AST:
+    return ast.parse(textwrap.dedent(inspect.getsource(function)))
+
+
+def _not_in_literal(function, name: str) -> set:
+    """The constants of the check `name not in (...)` in `function`."""
+    for node in ast.walk(_tree(function)):
+        if (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Name)
+            and node.left.id == name
+            and isinstance(node.ops[0], ast.NotIn)
+        ):
+            return set(ast.literal_eval(node.comparators[0]))
+    raise AssertionError(f"{function.__name__} has no `{name} not in (...)`")
+
+
+def _chained_range(function, name: str) -> tuple[int, int]:
+    """The bounds of the check `low <= name <= high` in `function`."""
+    for node in ast.walk(_tree(function)):
+        if (
+            isinstance(node, ast.Compare)
+            and len(node.comparators) == 2
+            and isinstance(node.comparators[0], ast.Name)
+            and node.comparators[0].id == name
+        ):
+            return ast.literal_eval(node.left), ast.literal_eval(node.comparators[1])
+    raise AssertionError(f"{function.__name__} has no `low <= {name} <= high`")
+
+
+def _length_limit(function, name: str) -> int:
+    """N of the check `len(name) > N` in `function`."""
+    for node in ast.walk(_tree(function)):
+        if (
+            isinstance(node, ast.Compare)
+            and isinstance(node.left, ast.Call)
+            and getattr(node.left.func, "id", None) == "len"
+            and getattr(node.left.args[0], "id", None) == name
+            and isinstance(node.ops[0], ast.Gt)
+        ):
+            return ast.literal_eval(node.comparators[0])
+    raise AssertionError(f"{function.__name__} has no `len({name}) > N`")
+
+
+def _schema(name: str) -> dict:
+    return spec()["components"]["schemas"][name]
+
+
+def _items_schema(path: str) -> dict:
+    response = spec()["paths"][path]["get"]["responses"]["200"]
+    return response["content"]["application/json"]["schema"]["properties"]["items"]
+
+
+def test_workflow_constraints_mirror_the_code():
+    states = set(STATE_NAMES)
+    assert set(_schema("Report")["properties"]["status"]["enum"]) == states
+    assert set(_schema("ReportSummary")["properties"]["status"]["enum"]) == states
+    assert set(_schema("ReportEvent")["properties"]["type"]["enum"]) == set(EVENT_NAMES)
+
+    assert _param("/tasks", "get", "status")["schema"]["enum"] == list(tasks.TASK_FILTERS)
+    assert _schema("Task")["properties"]["status"]["enum"] == list(tasks.TASK_FILTERS)
+    assert _items_schema("/tasks")["maxItems"] == tasks.MAX_TASKS
+    assert _items_schema("/notices/failed")["maxItems"] == tasks.MAX_FAILED
+
+    triage = _json_schema("/reports/{report_id}/triage", "post")
+    actions = _not_in_literal(workflow.triage, "action")
+    assert set(triage["properties"]["action"]["enum"]) == actions
+    branches = {b["properties"]["action"]["enum"][0] for b in triage["oneOf"]}
+    assert branches == actions
+    deadline = triage["properties"]["deadline_days"]
+    low, high = _chained_range(workflow._transfer, "days")
+    assert (deadline["minimum"], deadline["maximum"]) == (low, high)
+
+    results = _not_in_literal(workflow.evaluate, "result")
+    evaluation = _json_schema("/reports/{report_id}/evaluation", "post")
+    assert set(evaluation["properties"]["result"]["enum"]) == results
+    assert set(_schema("Evaluation")["properties"]["result"]["enum"]) == results
+
+    reason = _json_schema("/reports/{report_id}/decline", "post")["properties"]["reason"]
+    assert reason["maxLength"] == _length_limit(workflow.decline, "reason")
+
+    note_limit = _length_limit(workflow._note, "value")
+    workflow._note("x" * note_limit)
+    with pytest.raises(InvalidField):
+        workflow._note("x" * (note_limit + 1))
+    notes = [
+        triage["properties"]["note"],
+        _json_schema("/reports/{report_id}/progress", "post")["properties"]["note"],
+        _json_schema("/reports/{report_id}/resolve", "post")["properties"]["note"],
+        evaluation["properties"]["comment"],
+    ]
+    assert {note["maxLength"] for note in notes} == {note_limit}
+
+    photos = resolve({"$ref": "#/components/schemas/HandlingPhotos"})
+    with pytest.raises(InvalidField) as too_many:
+        workflow._photos(None, None, [""] * (photos["maxItems"] + 1))
+    assert too_many.value.field == "photos"
+    with pytest.raises(InvalidField) as within:
+        workflow._photos(None, None, [""] * photos["maxItems"])
+    assert within.value.field == "photos[0]", "the documented maximum is accepted"

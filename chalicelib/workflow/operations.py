@@ -1,0 +1,756 @@
+"""What deputies, handlers, staff and citizens do to a report, each a checked transition."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.auth.tokens import Principal
+from chalicelib.bootstrap import Services
+from chalicelib.clock import now_iso, utcnow
+from chalicelib.errors import Conflict, Forbidden, InvalidField, NotFound
+from chalicelib.matching.ranking import DeputyProfile, ReportContext, rank
+from chalicelib.notify.outbox import Notice
+from chalicelib.reports.access import can_read
+from chalicelib.reports.categories import leaf_categories
+from chalicelib.store.models import (
+    Candidate,
+    DepartmentModel,
+    DeputyModel,
+    Evaluation,
+    ReportModel,
+    TaskModel,
+)
+from chalicelib.workflow import people
+from chalicelib.workflow.calendar import BEIJING, add_working_days
+from chalicelib.workflow.engine import CLEAR, Change, EventSpec, commit
+from chalicelib.workflow.states import STATE_NAMES, TRANSITIONS, allowed_from
+
+OFFER_HOURS = 24
+ANSWER_HOURS = 24
+MATCH_RETRY_SECONDS = 120
+WECHAT = ("wechat",)
+BOTH = ("wechat", "sms")
+TASK_STATUS = {
+    "offered": "offered",
+    "accepted": "accepted",
+    "in_progress": "in_progress",
+    "second_handling": "in_progress",
+    "escalated": "in_progress",
+    "resolved": "in_progress",
+    "closed": "closed",
+    "merged": "closed",
+}
+
+
+def _require_state(report: ReportModel, action: str) -> None:
+    if not allowed_from(action, report.status):
+        title = TRANSITIONS[action].title
+        raise Conflict(
+            f"该反映当前状态为“{STATE_NAMES.get(report.status, report.status)}”，不能{title}",
+            code="transition_not_allowed",
+        )
+
+
+def _values(report: ReportModel, **extra: str) -> dict:
+    category = leaf_categories().get(report.category, {})
+    values = {
+        "report_id": report.id,
+        "category_name": category.get("name", report.category),
+        "excerpt": (report.text or "")[:20],
+        "status_name": STATE_NAMES.get(report.status, report.status),
+    }
+    values.update({k: v for k, v in extra.items() if v is not None})
+    return values
+
+
+def _task_update(deputy_id: str, report_id: str, status: str, **fields):
+    """A transaction step moving one deputy's task to `status`."""
+    now = now_iso()
+
+    def step(transaction: TransactWrite) -> None:
+        actions = [
+            TaskModel.status.set(status),
+            TaskModel.status_key.set(f"{status}#{now}"),
+            TaskModel.updated_at.set(now),
+        ]
+        actions += [getattr(TaskModel, k).set(v) for k, v in fields.items()]
+        transaction.update(
+            TaskModel(deputy_id, report_id), actions, condition=TaskModel.report_id.exists()
+        )
+
+    return step
+
+
+def _load_change(deputy_id: str, delta: int):
+    def step(transaction: TransactWrite) -> None:
+        transaction.update(
+            DeputyModel(deputy_id),
+            [DeputyModel.open_tasks.add(delta)],
+            condition=DeputyModel.id.exists(),
+        )
+
+    return step
+
+
+def _get_report(report_id: str) -> ReportModel:
+    if not report_id or len(report_id) > 64:
+        raise NotFound("反映不存在", code="report_not_found")
+    try:
+        return ReportModel.get(report_id, consistent_read=True)
+    except ReportModel.DoesNotExist:
+        raise NotFound("反映不存在", code="report_not_found") from None
+
+
+def _get_deputy(deputy_id: str) -> DeputyModel:
+    try:
+        return DeputyModel.get(deputy_id)
+    except DeputyModel.DoesNotExist:
+        raise NotFound("代表不存在", field="deputy_id", code="deputy_not_found") from None
+
+
+def _profile(deputy: DeputyModel) -> DeputyProfile:
+    return DeputyProfile(
+        id=deputy.id,
+        name=deputy.name,
+        level=deputy.level,
+        station_id=deputy.station_id,
+        district_id=deputy.district_id,
+        expertise=tuple(deputy.expertise or ()),
+        duty_weekdays=tuple(int(d) for d in deputy.duty_weekdays or ()),
+        open_tasks=int(deputy.open_tasks or 0),
+        reachable=bool(deputy.phone or deputy.openid),
+    )
+
+
+# --- matching and offers -------------------------------------------------------------
+
+
+def _offer_steps(report: ReportModel, matches) -> list:
+    now = now_iso()
+    excerpt = (report.text or "")[:60]
+    steps = []
+    for match in matches:
+        task = TaskModel(
+            match.deputy_id,
+            report.id,
+            status="offered",
+            status_key=f"offered#{now}",
+            updated_at=now,
+            offered_at=now,
+            score=match.score,
+            reasons=list(match.reasons),
+            category=report.category,
+            excerpt=excerpt,
+            station_id=report.station_id,
+        )
+        steps.append(lambda t, task=task: t.save(task))
+    return steps
+
+
+def _offer_change(
+    report: ReportModel, matches, deputies: dict[str, DeputyModel], event: EventSpec
+) -> Change:
+    names = "、".join(m.name for m in matches)
+    event.note = event.note or f"已推送给 {names}"
+    candidates = list(report.candidates or []) + [
+        Candidate(deputy_id=m.deputy_id, name=m.name, score=m.score, reasons=list(m.reasons))
+        for m in matches
+    ]
+    matched = list(
+        dict.fromkeys(list(report.matched_deputy_ids or []) + [m.deputy_id for m in matches])
+    )
+    station_name = report.station_id or ""
+    notices = [
+        (
+            people.deputy(deputies[m.deputy_id]),
+            Notice(
+                "task_offered",
+                _values(report, station_name=station_name),
+                page=f"pages/task/task?id={report.id}",
+            ),
+            BOTH,
+        )
+        for m in matches
+    ]
+    return Change(
+        report=report,
+        action="match",
+        event=event,
+        to_state="offered",
+        attributes={"candidates": candidates, "matched_deputy_ids": matched},
+        due=("offer", utcnow() + timedelta(hours=OFFER_HOURS)),
+        notices=notices,
+        extra=_offer_steps(report, matches),
+    )
+
+
+def _unmatched_change(report: ReportModel, event: EventSpec) -> Change:
+    event.note = event.note or "暂无匹配的代表，已转联络站工作人员分派"
+    notices = [
+        (
+            recipient,
+            Notice("report_unmatched", _values(report), page=f"pages/staff/report?id={report.id}"),
+            WECHAT,
+        )
+        for recipient in people.station_staff(report.station_id)
+        or people.district_staff(report.district_id)
+        or people.city_staff(report.city_id)
+    ]
+    return Change(
+        report=report, action="match", event=event, to_state="unmatched", due=CLEAR, notices=notices
+    )
+
+
+def _rank_for(services: Services, report: ReportModel, exclude: list[str], k: int):
+    if not report.district_id:
+        return [], {}
+    deputies = {d.id: d for d in DeputyModel.district.query(report.district_id)}
+    category = leaf_categories().get(report.category, {})
+    context = ReportContext(
+        station_id=report.station_id,
+        district_id=report.district_id,
+        category_expertise=tuple(category.get("expertise", ())),
+        weekday=utcnow().astimezone(BEIJING).isoweekday(),
+        excluded=tuple(exclude),
+    )
+    profiles = [_profile(d) for d in deputies.values()]
+    return rank(context, profiles, k), deputies
+
+
+def match_report(services: Services, report_id: str) -> ReportModel:
+    """Offer a newly submitted report to the best K deputies (or to staff if none fits).
+
+    Idempotent: a report already past `submitted` is left as it is.
+    """
+    report = _get_report(report_id)
+    if report.status != "submitted" or report.moderation != "pass":
+        return report
+    matches, deputies = _rank_for(services, report, [], services.settings.match_top_k)
+    event = EventSpec("offered", None, "system")
+    if not matches:
+        return commit(services, _unmatched_change(report, EventSpec("unmatched", None, "system")))
+    return commit(services, _offer_change(report, matches, deputies, event))
+
+
+def assign(
+    services: Services, principal: Principal, report_id: str, deputy_id: object
+) -> ReportModel:
+    """Staff offer a report to a deputy of their choosing."""
+    report = _readable_by_staff(principal, report_id)
+    _require_state(report, "assign")
+    if not isinstance(deputy_id, str) or not deputy_id:
+        raise InvalidField("请选择代表", field="deputy_id", code="missing_field")
+    deputy = _get_deputy(deputy_id)
+    if deputy_id in (report.matched_deputy_ids or []):
+        raise Conflict("已推送给该代表", code="already_offered")
+    from chalicelib.matching.ranking import Match
+
+    match = Match(deputy.id, deputy.name, 0, ("工作人员指定",))
+    event = EventSpec(
+        "offered", principal.user_id, _staff_role(principal), note=f"工作人员指定 {deputy.name}"
+    )
+    change = _offer_change(report, [match], {deputy.id: deputy}, event)
+    change.action = "assign"
+    return commit(services, change)
+
+
+def _staff_role(principal: Principal) -> str:
+    for role in ("city_staff", "district_staff", "station_staff"):
+        if principal.has(role):
+            return role
+    return "staff"
+
+
+def _readable_by_staff(principal: Principal, report_id: str) -> ReportModel:
+    from chalicelib.reports.access import is_staff_of
+
+    report = _get_report(report_id)
+    if not any(principal.has(r) for r in ("station_staff", "district_staff", "city_staff")):
+        raise Forbidden("只有工作人员可以分派", code="forbidden_role")
+    if not is_staff_of(principal, report):
+        raise NotFound("反映不存在", code="report_not_found")
+    return report
+
+
+# --- deputies ---------------------------------------------------------------------------
+
+
+def _offered_to(principal: Principal, report_id: str) -> tuple[ReportModel, TaskModel]:
+    if not principal.has("deputy") or not principal.deputy_id:
+        raise Forbidden("只有人大代表可以接单", code="forbidden_role")
+    report = _get_report(report_id)
+    try:
+        task = TaskModel.get(principal.deputy_id, report_id, consistent_read=True)
+    except TaskModel.DoesNotExist:
+        raise NotFound("反映不存在", code="report_not_found") from None
+    return report, task
+
+
+def accept(services: Services, principal: Principal, report_id: str) -> ReportModel:
+    """The deputy takes the report; exactly one of the offered deputies wins."""
+    report, task = _offered_to(principal, report_id)
+    if report.status == "offered" and task.status != "offered":
+        raise Conflict("您已处理过该任务", code="offer_closed")
+    _require_state(report, "accept")
+    deputy = _get_deputy(principal.deputy_id)
+    others = [
+        other
+        for other in TaskModel.by_report.query(report.id)
+        if other.deputy_id != deputy.id and other.status == "offered"
+    ]
+    extra = [_task_update(deputy.id, report.id, "accepted"), _load_change(deputy.id, 1)]
+    extra += [
+        _task_update(o.deputy_id, report.id, "withdrawn", taken_by=deputy.name) for o in others
+    ]
+    change = Change(
+        report=report,
+        action="accept",
+        event=EventSpec("accepted", principal.user_id, "deputy", note=f"{deputy.name} 代表已接单"),
+        to_state="accepted",
+        attributes={"accepted_by": deputy.id, "accepted_at": now_iso()},
+        due=("answer", utcnow() + timedelta(hours=ANSWER_HOURS)),
+        notices=[
+            (
+                people.citizen(report),
+                Notice(
+                    "report_accepted",
+                    _values(report, deputy_name=deputy.name),
+                    page=f"pages/report/detail?id={report.id}",
+                ),
+                WECHAT,
+            )
+        ],
+        extra=extra,
+        conflict_message="该反映已被其他代表接单",
+    )
+    return commit(services, change)
+
+
+def decline(
+    services: Services, principal: Principal, report_id: str, reason: object
+) -> ReportModel:
+    """The deputy declines; the report goes to the next candidate, or to staff."""
+    report, task = _offered_to(principal, report_id)
+    _require_state(report, "decline")
+    if task.status != "offered":
+        raise Conflict("您已处理过该任务", code="offer_closed")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
+        raise InvalidField("请填写婉拒原因（200 字以内）", field="reason")
+    declined = list(report.declined_by or []) + [principal.deputy_id]
+    still_offered = [
+        t
+        for t in TaskModel.by_report.query(report.id)
+        if t.status == "offered" and t.deputy_id != principal.deputy_id
+    ]
+    event = EventSpec("declined", principal.user_id, "deputy", note=reason.strip(), internal=True)
+    step = _task_update(principal.deputy_id, report.id, "declined", note=reason.strip())
+    if still_offered:
+        change = Change(
+            report=report,
+            action="decline",
+            event=event,
+            attributes={"declined_by": declined},
+            extra=[step],
+        )
+        return commit(services, change)
+    exclude = list(dict.fromkeys(declined + list(report.matched_deputy_ids or [])))
+    matches, deputies = _rank_for(services, report, exclude, 1)
+    if matches:
+        change = _offer_change(report, matches, deputies, event)
+        change.event.note = f"{reason.strip()}；已转推 {matches[0].name}"
+    else:
+        change = _unmatched_change(report, event)
+    change.action = "decline"
+    change.attributes["declined_by"] = declined
+    change.extra.append(step)
+    return commit(services, change)
+
+
+def _handling_report(principal: Principal, report_id: str, action: str) -> ReportModel:
+    """The report, if the caller may act on it: its deputy, its department's handler, staff."""
+    report = _get_report(report_id)
+    is_deputy = principal.has("deputy") and report.accepted_by == principal.deputy_id
+    is_handler = (
+        principal.has("handler")
+        and report.department_id is not None
+        and principal.department_id == report.department_id
+    )
+    is_city = principal.has("city_staff") and principal.city_id == report.city_id
+    allowed_roles = TRANSITIONS[action].roles
+    if not (
+        (is_deputy and "deputy" in allowed_roles)
+        or (is_handler and "handler" in allowed_roles)
+        or (is_city and "city_staff" in allowed_roles and report.status == "escalated")
+    ):
+        if can_read(principal, report):
+            raise Forbidden("您不是该反映的承办人", code="not_handler")
+        raise NotFound("反映不存在", code="report_not_found")
+    _require_state(report, action)
+    return report
+
+
+def _actor_role(principal: Principal, report: ReportModel) -> str:
+    if principal.has("deputy") and report.accepted_by == principal.deputy_id:
+        return "deputy"
+    if principal.has("handler") and principal.department_id == report.department_id:
+        return "handler"
+    return "city_staff"
+
+
+def _note(value: object, field: str = "note", required: bool = True) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidField("请填写说明", field=field, code="missing_field")
+    if len(value) > 1000:
+        raise InvalidField("说明不能超过 1000 个字", field=field)
+    return value.strip()
+
+
+def _photos(services: Services, principal: Principal, value: object) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 9:
+        raise InvalidField("照片最多 9 张", field="photos")
+    for index, key in enumerate(value):
+        if not isinstance(key, str) or not key:
+            raise InvalidField("照片编号不正确", field=f"photos[{index}]")
+    services.uploads.require_photos(principal.user_id, value)
+    return value
+
+
+def _resolved_change(services, report, principal, note, photos, event_type) -> Change:
+    days = services.settings.evaluation_days
+    recipients = [people.citizen(report), *people.followers(report)]
+    purpose = "report_answered" if event_type == "replied" else "report_resolved"
+    notices = [
+        (
+            recipient,
+            Notice(
+                purpose, _values(report, note=note[:20]), page=f"pages/report/detail?id={report.id}"
+            ),
+            WECHAT,
+        )
+        for recipient in recipients
+    ]
+    extra = []
+    if report.accepted_by:
+        extra.append(_task_update(report.accepted_by, report.id, "in_progress"))
+    return Change(
+        report=report,
+        action="resolve" if event_type == "resolved" else "reply",
+        event=EventSpec(
+            event_type, principal.user_id, _actor_role(principal, report), note=note, photos=photos
+        ),
+        to_state="resolved",
+        attributes={"resolved_at": now_iso()},
+        due=("evaluation", utcnow() + timedelta(days=days)),
+        notices=notices,
+        extra=extra,
+    )
+
+
+def triage(services: Services, principal: Principal, report_id: str, body: dict) -> ReportModel:
+    """The accepting deputy decides: reply, transfer, suggestion or merge."""
+    action = body.get("action")
+    if action not in ("reply", "transfer", "suggestion", "merge"):
+        raise InvalidField("处理方式须为 reply、transfer、suggestion 或 merge", field="action")
+    report = _handling_report(principal, report_id, action)
+    if action == "reply":
+        note = _note(body.get("note"))
+        return commit(services, _resolved_change(services, report, principal, note, [], "replied"))
+    if action == "transfer":
+        return _transfer(services, principal, report, body)
+    if action == "suggestion":
+        note = _note(body.get("note"))
+        change = Change(
+            report=report,
+            action="suggestion",
+            event=EventSpec("suggestion", principal.user_id, "deputy", note=note),
+            to_state="in_progress" if report.status == "accepted" else None,
+            attributes={"handling": "suggestion"},
+            due=CLEAR,
+            notices=[
+                (
+                    people.citizen(report),
+                    Notice(
+                        "report_answered",
+                        _values(report, note=note[:20]),
+                        page=f"pages/report/detail?id={report.id}",
+                    ),
+                    WECHAT,
+                )
+            ],
+            extra=[_task_update(report.accepted_by, report.id, "in_progress")],
+        )
+        return commit(services, change)
+    return _merge(services, principal, report, body)
+
+
+def _transfer(services, principal, report: ReportModel, body: dict) -> ReportModel:
+    department_id = body.get("department_id")
+    if not isinstance(department_id, str) or not department_id:
+        raise InvalidField("请选择承办单位", field="department_id", code="missing_field")
+    try:
+        department = DepartmentModel.get(department_id)
+    except DepartmentModel.DoesNotExist:
+        raise InvalidField("承办单位不存在", field="department_id") from None
+    days = body.get("deadline_days", services.settings.work_order_days)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 60:
+        raise InvalidField("办理期限须为 1～60 个工作日", field="deadline_days")
+    note = _note(body.get("note"), required=False)
+    deadline = add_working_days(utcnow(), days)
+    deadline_text = deadline.astimezone(BEIJING).strftime("%Y-%m-%d")
+    notices = [
+        (
+            recipient,
+            Notice(
+                "work_order",
+                _values(report, deadline=deadline_text, note=(note or "")[:20]),
+                page=f"pages/task/task?id={report.id}",
+            ),
+            WECHAT,
+        )
+        for recipient in people.handlers(department.id)
+    ]
+    change = Change(
+        report=report,
+        action="transfer",
+        event=EventSpec(
+            "transferred",
+            principal.user_id,
+            "deputy",
+            note=f"已交办{department.name}，办理期限 {deadline_text}"
+            + (f"。{note}" if note else ""),
+        ),
+        to_state="in_progress" if report.status == "accepted" else None,
+        attributes={
+            "handling": "transfer",
+            "department_id": department.id,
+            "work_order_due": deadline.isoformat(),
+        },
+        due=("work_order", deadline),
+        notices=notices,
+        extra=[_task_update(report.accepted_by, report.id, "in_progress")],
+    )
+    return commit(services, change)
+
+
+def _merge(services, principal, report: ReportModel, body: dict) -> ReportModel:
+    target_id = body.get("into")
+    if not isinstance(target_id, str) or not target_id or target_id == report.id:
+        raise InvalidField("请填写要合并到的反映编号", field="into")
+    try:
+        target = ReportModel.get(target_id)
+    except ReportModel.DoesNotExist:
+        raise InvalidField("要合并到的反映不存在", field="into") from None
+    if target.status in ("closed", "merged"):
+        raise InvalidField("不能合并到已关闭的反映", field="into")
+
+    def follow(transaction: TransactWrite) -> None:
+        transaction.update(
+            target,
+            [ReportModel.followers.set((ReportModel.followers | []).append([report.reporter_id]))],
+            condition=ReportModel.status.is_in(
+                "submitted",
+                "offered",
+                "unmatched",
+                "accepted",
+                "in_progress",
+                "resolved",
+                "second_handling",
+                "escalated",
+            ),
+            add_version_condition=False,
+        )
+
+    change = Change(
+        report=report,
+        action="merge",
+        event=EventSpec(
+            "merged", principal.user_id, "deputy", note=f"与反映 {target.id} 为同一问题，已合并办理"
+        ),
+        to_state="merged",
+        attributes={"merged_into": target.id, "closed_at": now_iso(), "close_reason": "merged"},
+        due=CLEAR,
+        notices=[
+            (
+                people.citizen(report),
+                Notice(
+                    "report_merged",
+                    _values(report, note=target.id),
+                    page=f"pages/report/detail?id={target.id}",
+                ),
+                WECHAT,
+            )
+        ],
+        extra=[
+            follow,
+            _task_update(report.accepted_by, report.id, "closed"),
+            _load_change(report.accepted_by, -1),
+        ],
+    )
+    return commit(services, change)
+
+
+def progress(services: Services, principal: Principal, report_id: str, body: dict) -> ReportModel:
+    """A step of handling, with a note and photos; internal notes are hidden from citizens."""
+    report = _handling_report(principal, report_id, "progress")
+    note = _note(body.get("note"))
+    internal = body.get("internal", False)
+    if not isinstance(internal, bool):
+        raise InvalidField("internal 必须是 true 或 false", field="internal")
+    photos = _photos(services, principal, body.get("photos"))
+    change = Change(
+        report=report,
+        action="progress",
+        event=EventSpec(
+            "progress",
+            principal.user_id,
+            _actor_role(principal, report),
+            note=note,
+            photos=photos,
+            internal=internal,
+        ),
+        to_state="in_progress" if report.status == "accepted" else None,
+        extra=(
+            [_task_update(report.accepted_by, report.id, "in_progress")]
+            if report.status == "accepted"
+            else []
+        ),
+    )
+    return commit(services, change)
+
+
+def resolve(services: Services, principal: Principal, report_id: str, body: dict) -> ReportModel:
+    """Handling is finished; the citizen is asked to evaluate."""
+    report = _handling_report(principal, report_id, "resolve")
+    note = _note(body.get("note"))
+    photos = _photos(services, principal, body.get("photos"))
+    return commit(services, _resolved_change(services, report, principal, note, photos, "resolved"))
+
+
+# --- citizens ---------------------------------------------------------------------------
+
+
+def evaluate(services: Services, principal: Principal, report_id: str, body: dict) -> ReportModel:
+    """The reporter's verdict: satisfied closes; unsatisfied reopens, then escalates."""
+    report = _get_report(report_id)
+    if report.reporter_id != principal.user_id:
+        if can_read(principal, report):
+            raise Forbidden("只有反映人可以评价", code="not_reporter")
+        raise NotFound("反映不存在", code="report_not_found")
+    _require_state(report, "evaluate")
+    result = body.get("result")
+    if result not in ("satisfied", "unsatisfied"):
+        raise InvalidField("评价须为 satisfied 或 unsatisfied", field="result")
+    comment = _note(body.get("comment"), field="comment", required=False)
+    round_ = int(report.round or 1)
+    evaluations = list(report.evaluations or []) + [
+        Evaluation(round=round_, result=result, comment=comment, at=now_iso())
+    ]
+    title = "满意" if result == "satisfied" else "不满意"
+    event = EventSpec(
+        "evaluated",
+        principal.user_id,
+        "citizen",
+        note=f"{title}" + (f"：{comment}" if comment else ""),
+    )
+    attributes = {"evaluations": evaluations}
+    deputy = report.accepted_by
+    if result == "satisfied" or round_ >= 3:
+        attributes.update(
+            closed_at=now_iso(),
+            close_reason="satisfied" if result == "satisfied" else "unsatisfied",
+        )
+        extra = (
+            [_task_update(deputy, report.id, "closed"), _load_change(deputy, -1)] if deputy else []
+        )
+        change = Change(
+            report=report,
+            action="evaluate",
+            event=event,
+            to_state="closed",
+            attributes=attributes,
+            due=CLEAR,
+            extra=extra,
+        )
+        return commit(services, change)
+    attributes["round"] = round_ + 1
+    if round_ == 1:
+        deadline = add_working_days(utcnow(), services.settings.second_handling_days)
+        notices = [
+            (
+                people.citizen(report),
+                Notice(
+                    "second_handling", _values(report), page=f"pages/report/detail?id={report.id}"
+                ),
+                WECHAT,
+            )
+        ]
+        if deputy:
+            notices.append(
+                (
+                    people.deputy(_get_deputy(deputy)),
+                    Notice(
+                        "second_handling_deputy",
+                        _values(report, note=comment),
+                        page=f"pages/task/task?id={report.id}",
+                    ),
+                    BOTH,
+                )
+            )
+        change = Change(
+            report=report,
+            action="evaluate",
+            event=event,
+            to_state="second_handling",
+            attributes=attributes,
+            due=("second_handling", deadline),
+            notices=notices,
+        )
+        return commit(services, change)
+    notices = [
+        (
+            recipient,
+            Notice(
+                "report_escalated",
+                _values(report, note=comment),
+                page=f"pages/staff/report?id={report.id}",
+            ),
+            WECHAT,
+        )
+        for recipient in people.city_staff(report.city_id)
+    ]
+    change = Change(
+        report=report,
+        action="evaluate",
+        event=event,
+        to_state="escalated",
+        attributes=attributes,
+        due=("escalated", add_working_days(utcnow(), services.settings.second_handling_days)),
+        notices=notices,
+    )
+    change.event.note += "；已提级督办"
+    return commit(services, change)
+
+
+def expire_evaluation(services: Services, report_id: str) -> ReportModel | None:
+    """Close a resolved report its reporter did not evaluate in time (counted apart)."""
+    report = _get_report(report_id)
+    if report.status != "resolved" or report.due_kind != "evaluation":
+        return None
+    deputy = report.accepted_by
+    extra = [_task_update(deputy, report.id, "closed"), _load_change(deputy, -1)] if deputy else []
+    change = Change(
+        report=report,
+        action="expire_evaluation",
+        event=EventSpec("closed", None, "system", note="逾期未评价，自动关闭"),
+        to_state="closed",
+        attributes={"closed_at": now_iso(), "close_reason": "not_evaluated"},
+        due=CLEAR,
+        extra=extra,
+    )
+    return commit(services, change)

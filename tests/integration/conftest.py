@@ -1,0 +1,43 @@
+"""Fixtures of the integration tier: the same tests against DynamoDB Local and moto."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.bootstrap import services
+from chalicelib.store.tables import create_tables
+from devstack.services import start_dynamodb_local
+
+_ready: set[str] = set()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local():
+    server = start_dynamodb_local()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["dynamodb-local", "moto"])
+def backend(request, monkeypatch, wechat, sms_env, stack):
+    """Environment pointing the models at one backend, tables created once per backend."""
+    from tests.conftest import TEST_ENV
+
+    server = request.getfixturevalue(
+        "dynamodb_local" if request.param == "dynamodb-local" else "moto_server"
+    )
+    for name, value in TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TABLE_PREFIX", "ssp-int-")
+    monkeypatch.setenv("DYNAMODB_ENDPOINT", server.url)
+    monkeypatch.setenv("S3_ENDPOINT", stack["moto"].url)
+    monkeypatch.setenv("WECHAT_API_BASE", wechat.url)
+    monkeypatch.setenv("SQS_ENDPOINT", stack["moto"].url)
+    monkeypatch.setenv("NOTIFY_QUEUE_URL", stack["queue_url"])
+    svc = services()
+    if server.url not in _ready:
+        create_tables(svc.settings)
+        _ready.add(server.url)
+    return request.param
