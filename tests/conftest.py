@@ -23,6 +23,10 @@ TEST_ENV = {
     "WECHAT_APPID": "wx-local-appid",
     "WECHAT_SECRET": "local-secret",
     "SESSION_SECRET": "test-session-secret",
+    # The session's tables keep the SMS ledger of the shared demo deputies across tests;
+    # the notice delivery tests set the real 30 s gap and daily cap themselves.
+    "SMS_GAP_SECONDS": "0",
+    "SMS_DAILY_CAP": "1000",
 }
 
 

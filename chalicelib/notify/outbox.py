@@ -11,6 +11,7 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 
+from chalicelib.adapters.sms import normalize_phone
 from chalicelib.clock import now_iso
 from chalicelib.store.models import OutboxModel
 
@@ -75,6 +76,8 @@ def outbox_items(
         address = recipient.openid if channel == "wechat" else recipient.phone
         if not address:
             continue
+        if channel == "sms":
+            address = normalize_phone(address)
         item_id = outbox_id(report_id, recipient, channel, notice.purpose, occurrence)
         items.append(
             OutboxModel(

@@ -31,11 +31,11 @@ def test_ten_deputies_accept_concurrently_one_wins(backend, monkeypatch):
         station_id,
         name="竞争测试站",
         address="测试",
-        lat=30.0,
-        lng=104.0,
+        lat=45.0,
+        lng=90.0,
         district_id=district,
         city_id="c",
-        **geo_fields(30.0, 104.0),
+        **geo_fields(45.0, 90.0),
     ).save()
     deputies = [f"{district}-D{n}" for n in range(10)]
     for deputy_id in deputies:
