@@ -64,6 +64,14 @@ def post_assign(report_id: str):
     )
 
 
+@blueprint.route("/reports/{report_id}/moderation", methods=["POST"])
+def post_moderation(report_id: str):
+    request = blueprint.current_request
+    principal = caller(request)
+    body = json_body(request)
+    return _answer(operations.moderate(services(), principal, report_id, body), principal)
+
+
 @blueprint.route("/reports/{report_id}/triage", methods=["POST"])
 def post_triage(report_id: str):
     request = blueprint.current_request

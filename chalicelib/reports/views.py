@@ -23,8 +23,10 @@ EVENT_NAMES = {
     "resolved": "办结",
     "evaluated": "群众评价",
     "closed": "关闭",
+    "reviewed": "内容审核通过",
+    "rejected": "内容审核未通过",
 }
-MODERATION_NAMES = {"pass": None, "review": "内容审核中"}
+MODERATION_NAMES = {"pass": None, "review": "内容审核中", "rejected": "内容审核未通过"}
 
 
 def event_view(event: ReportEventModel, photo_url) -> dict:

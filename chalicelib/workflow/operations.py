@@ -12,6 +12,7 @@ from chalicelib.clock import now_iso, utcnow
 from chalicelib.errors import Conflict, Forbidden, InvalidField, NotFound
 from chalicelib.matching.ranking import DeputyProfile, ReportContext, rank
 from chalicelib.notify.outbox import Notice
+from chalicelib.notify.queue import enqueue_job
 from chalicelib.reports.access import can_read
 from chalicelib.reports.categories import leaf_categories
 from chalicelib.store.models import (
@@ -256,6 +257,41 @@ def assign(
     return commit(services, change)
 
 
+def moderate(services: Services, principal: Principal, report_id: str, body: dict) -> ReportModel:
+    """Staff review a report held by the content check: pass it on to matching, or reject it."""
+    report = _readable_by_staff(principal, report_id)
+    _require_state(report, "moderate")
+    if report.moderation != "review":
+        raise Conflict("该反映无需审核", code="not_under_review")
+    result = body.get("result")
+    if result not in ("pass", "reject"):
+        raise InvalidField("审核结果须为 pass 或 reject", field="result")
+    note = _note(body.get("note"), required=result == "reject")
+    role = _staff_role(principal)
+    if result == "pass":
+        change = Change(
+            report=report,
+            action="moderate",
+            event=EventSpec(
+                "reviewed", principal.user_id, role, note=note or "审核通过", internal=True
+            ),
+            attributes={"moderation": "pass"},
+            due=("match", utcnow() + timedelta(seconds=MATCH_RETRY_SECONDS)),
+        )
+        updated = commit(services, change)
+        enqueue_job(services, {"job": "match", "report_id": report.id})
+        return updated
+    change = Change(
+        report=report,
+        action="moderate",
+        event=EventSpec("rejected", principal.user_id, role, note=note),
+        to_state="closed",
+        attributes={"moderation": "rejected", "closed_at": now_iso(), "close_reason": "rejected"},
+        due=CLEAR,
+    )
+    return commit(services, change)
+
+
 def _staff_role(principal: Principal) -> str:
     for role in ("city_staff", "district_staff", "station_staff"):
         if principal.has(role):
@@ -268,7 +304,7 @@ def _readable_by_staff(principal: Principal, report_id: str) -> ReportModel:
 
     report = _get_report(report_id)
     if not any(principal.has(r) for r in ("station_staff", "district_staff", "city_staff")):
-        raise Forbidden("只有工作人员可以分派", code="forbidden_role")
+        raise Forbidden("只有工作人员可以进行此操作", code="forbidden_role")
     if not is_staff_of(principal, report):
         raise NotFound("反映不存在", code="report_not_found")
     return report

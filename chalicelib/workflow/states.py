@@ -50,6 +50,12 @@ TRANSITIONS = {
     for t in (
         Transition("match", ("submitted",), ("system",), "匹配代表"),
         Transition(
+            "moderate",
+            ("submitted",),
+            ("station_staff", "district_staff", "city_staff"),
+            "内容审核",
+        ),
+        Transition(
             "assign",
             ("unmatched", "offered"),
             ("station_staff", "district_staff", "city_staff"),

@@ -9,6 +9,7 @@ from chalicelib.store.models import OutboxModel, TaskModel
 TASK_FILTERS = ("offered", "accepted", "in_progress", "closed", "withdrawn", "declined")
 MAX_TASKS = 100
 MAX_FAILED = 100
+MAX_FAILED_READ = 1000
 
 
 def task_view(task: TaskModel) -> dict:
@@ -76,6 +77,18 @@ def _in_scope(principal: Principal, item: OutboxModel) -> bool:
 
 
 def failed_notices(principal: Principal) -> list[dict]:
-    """Notices that failed for good in the caller's area, newest first."""
-    items = OutboxModel.failed.query("failed", scan_index_forward=False, limit=MAX_FAILED)
-    return [notice_view(item) for item in items if _in_scope(principal, item)]
+    """Notices that failed for good in the caller's area, newest first.
+
+    Failed notices are rare and share one index partition; the newest are read
+    until enough belong to the caller's area (bounded by MAX_FAILED_READ).
+    """
+    found = []
+    items = OutboxModel.failed.query(
+        "failed", scan_index_forward=False, limit=MAX_FAILED_READ, page_size=MAX_FAILED
+    )
+    for item in items:
+        if _in_scope(principal, item):
+            found.append(notice_view(item))
+            if len(found) == MAX_FAILED:
+                break
+    return found

@@ -358,3 +358,52 @@ def test_failed_notices_are_visible_to_staff(loop_api, sms, monkeypatch):
     mine = [n for n in failed["items"] if n["report_id"] == loop.id]
     assert mine and all(n["channel"] == "sms" and n["last_error"] for n in mine)
     assert json.dumps(failed).count("139000") == 0
+
+
+def test_staff_review_releases_a_held_report_to_matching_or_rejects_it(loop_api, wechat):
+    api = loop_api
+    wechat.state.set_words(review=["上访"])
+    citizen = api.login()["token"]
+    held = [
+        api.json(
+            "POST",
+            "/reports",
+            {"station_id": "S01", "category": "other.other", "text": f"关于上访的问题{n}"},
+            token=citizen,
+        )[1]["id"]
+        for n in range(2)
+    ]
+    drain(api)
+    staff = api.login("staff-station-01")["token"]
+    first = api.json("GET", f"/reports/{held[0]}", token=staff)[1]
+    assert first["status"] == "submitted" and first["moderation"] == "review"
+    assert "candidates" not in first or not first["candidates"]
+
+    deputy = api.login("deputy-01")["token"]
+    assert (
+        api.json("POST", f"/reports/{held[0]}/moderation", {"result": "pass"}, token=deputy)[0]
+        == 403
+    )
+    status, passed = api.json(
+        "POST", f"/reports/{held[0]}/moderation", {"result": "pass"}, token=staff
+    )
+    assert status == 200 and passed["moderation"] == "pass"
+    drain(api)
+    assert api.json("GET", f"/reports/{held[0]}", token=staff)[1]["status"] == "offered"
+
+    status, answer = api.json(
+        "POST", f"/reports/{held[1]}/moderation", {"result": "reject"}, token=staff
+    )
+    assert status == 422 and answer["error"]["field"] == "note"
+    status, rejected = api.json(
+        "POST",
+        f"/reports/{held[1]}/moderation",
+        {"result": "reject", "note": "与本平台受理范围无关"},
+        token=staff,
+    )
+    assert status == 200 and rejected["status"] == "closed"
+    assert rejected["close_reason"] == "rejected"
+    assert (
+        api.json("POST", f"/reports/{held[1]}/moderation", {"result": "pass"}, token=staff)[0]
+        == 409
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -135,3 +136,90 @@ def test_scan_to_report_end_to_end(running_stack):
 
     calls = requests.get(f"{running_stack['wechat']}__emulator/calls", timeout=5).json()["calls"]
     assert {"jscode2session", "msg_sec_check", "getwxacodeunlimit"} <= {c["api"] for c in calls}
+
+
+def _wait_for(predicate, timeout: float = 60.0, interval: float = 0.5):
+    """Poll until `predicate()` returns something truthy (the stack's workers run on their own)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail("the local stack did not get there in time")
+
+
+def test_the_deputy_loop_runs_on_its_own_under_make_run(running_stack):
+    """Workers and schedules run inside `make run`: notices reach both emulators."""
+    api = running_stack["api"]
+    sms_url = re.search(r"^SMS emulator\s+(\S+)", running_stack["output"], re.M).group(1)
+
+    def session_for(code: str) -> requests.Session:
+        session = requests.Session()
+        token = session.post(f"{api}/auth/login", json={"code": code}).json()["token"]
+        session.headers["Authorization"] = f"Bearer {token}"
+        return session
+
+    citizen = session_for(f"e2e-loop-{uuid.uuid4().hex[:8]}")
+    report = citizen.post(
+        f"{api}/reports",
+        json={
+            "station_id": "S03",
+            "category": "sanitation.garbage",
+            "text": "湛山二路垃圾满溢",
+        },
+    ).json()
+    staff = session_for("staff-district-1")
+    offered = _wait_for(
+        lambda: (lambda r: r if r["status"] == "offered" else None)(
+            staff.get(f"{api}/reports/{report['id']}").json()
+        )
+    )
+    deputy_id = offered["candidates"][0]["deputy_id"]
+
+    phone = "+86139000000" + deputy_id[1:]
+    _wait_for(
+        lambda: (
+            requests.get(
+                f"{sms_url.rstrip('/')}/__emulator/messages", params={"phone": phone}, timeout=5
+            )
+            .json()
+            .get("messages")
+        )
+    )
+
+    deputy = session_for(f"deputy-{deputy_id[1:]}")
+    assert deputy.post(f"{api}/reports/{report['id']}/accept", json={}).status_code == 200
+    transfer = deputy.post(
+        f"{api}/reports/{report['id']}/triage",
+        json={"action": "transfer", "department_id": "shinan-cg", "note": "请环卫清运"},
+    )
+    assert transfer.status_code == 200, transfer.text
+    handler = session_for("handler-01")
+    assert (
+        handler.post(
+            f"{api}/reports/{report['id']}/progress", json={"note": "环卫车已出发"}
+        ).status_code
+        == 200
+    )
+    assert (
+        handler.post(f"{api}/reports/{report['id']}/resolve", json={"note": "已清运"}).status_code
+        == 200
+    )
+    closed = citizen.post(f"{api}/reports/{report['id']}/evaluation", json={"result": "satisfied"})
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+
+    def citizen_told():
+        calls = requests.get(
+            f"{running_stack['wechat']}__emulator/calls",
+            params={"api": "subscribe_send"},
+            timeout=5,
+        ).json()["calls"]
+        return [
+            c
+            for c in calls
+            if report["id"] in json.dumps(c["body"], ensure_ascii=False)
+            and "report/detail" in (c["body"].get("page") or "")
+        ]
+
+    assert len(_wait_for(lambda: (lambda c: c if len(c) >= 2 else None)(citizen_told()))) >= 2
