@@ -42,6 +42,9 @@ AUDIENCES: dict[str, str] = {
     "report_escalated": "staff",
     "report_unmatched": "staff",
     "report_merged": "citizen",
+    "deadline_reminder": "deputy",
+    "report_overdue": "staff",
+    "staff_digest": "staff",
 }
 PURPOSES = tuple(AUDIENCES)
 
@@ -130,6 +133,26 @@ DEFAULT_WECHAT: dict[str, dict] = {
         phrase3="=已上报",
         thing4="excerpt",
     ),
+    "deadline_reminder": _wechat(
+        "tmpl-deadline-reminder",
+        thing1="category_name",
+        thing2="step_name",
+        time3="deadline",
+        phrase4="=即将到期",
+    ),
+    "report_overdue": _wechat(
+        "tmpl-report-overdue",
+        thing1="category_name",
+        thing2="step_name",
+        time3="deadline",
+        thing4="holder",
+    ),
+    "staff_digest": _wechat(
+        "tmpl-staff-digest",
+        thing1="scope_name",
+        thing2="summary",
+        time3="period",
+    ),
     "report_unmatched": _wechat(
         "tmpl-report-unmatched",
         thing1="category_name",
@@ -195,6 +218,21 @@ DEFAULT_SMS: dict[str, dict] = {
         "1800010",
         ["category_name"],
         "您反映的问题（{1}）已与同类反映合并办理，请登录随手拍小程序查看",
+    ),
+    "deadline_reminder": _sms(
+        "1800011",
+        ["category_name", "step_name"],
+        "您承办的群众反映（{1}）{2}即将到期，请登录随手拍小程序处理",
+    ),
+    "report_overdue": _sms(
+        "1800012",
+        ["category_name", "step_name"],
+        "有一条群众反映（{1}）{2}已超期，请登录随手拍小程序督办",
+    ),
+    "staff_digest": _sms(
+        "1800013",
+        ["summary"],
+        "随手拍工作日报：{1}，请登录随手拍小程序查看",
     ),
     COMBINED: _sms(
         "1800099",

@@ -3,7 +3,7 @@
 One submission costs at most three DynamoDB requests on the common path:
 the idempotency look-up (only with an `Idempotency-Key`), the station read
 (cached per container) and one transaction writing the report, its
-`submitted` event and the idempotency record together. The look-ups, the
+`submitted` event, the idempotency record and the statistics counters together. The look-ups, the
 photo checks and the content check run concurrently, so a submission waits
 for the slowest of them and then for the transaction.
 """
@@ -28,7 +28,7 @@ from chalicelib.reports.submission import Submission
 from chalicelib.stations.directory import get_station, nearest_stations
 from chalicelib.store.models import IdempotencyModel, Location, ReportEventModel, ReportModel
 from chalicelib.store.transactions import cancellation_codes, transact_write
-from chalicelib.workflow.engine import due_attributes
+from chalicelib.workflow.engine import Count, counter_steps, due_attributes
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 TEXT_CHECK_SCENE = 3
@@ -128,6 +128,19 @@ def _moderation(services: Services, principal: Principal, submission: Submission
     return "review" if suggest == "review" else "pass"
 
 
+def _submission_counts(principal: Principal, report: ReportModel) -> list[Count]:
+    """Counters a new report adds to: its area, category and station; a deputy's own filing."""
+    counts = [
+        Count("submitted"),
+        Count(f"category:{report.category}", scopes=("district",)),
+    ]
+    if report.station_id:
+        counts.append(Count(f"station:{report.station_id}", scopes=("district",)))
+    if principal.deputy_id:
+        counts.append(Count("filed", scopes=(f"deputy:{principal.deputy_id}",)))
+    return counts
+
+
 def _in_background(function, *args) -> Future:
     """Run `function` on the intake pool, keeping the caller's context (request id)."""
     return _pool.submit(contextvars.copy_context().run, function, *args)
@@ -221,6 +234,8 @@ def submit_report(
             with transact_write(services.settings) as transaction:
                 transaction.save(report, condition=ReportModel.id.does_not_exist())
                 transaction.save(event, condition=ReportEventModel.seq.does_not_exist())
+                for step in counter_steps(report, _submission_counts(principal, report)):
+                    step(transaction)
                 if idempotency_key:
                     transaction.save(
                         IdempotencyModel(

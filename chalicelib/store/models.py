@@ -26,6 +26,8 @@ Access patterns (each served by a key or an index, never a Scan):
 | pending SMS to one phone (combining)     | outbox.sms_pending: hash sms_phone (sparse) |
 | failed notices (staff view)              | outbox.failed: hash failed_bucket (sparse)  |
 | SMS sent to a phone today                | sms_ledger: hash phone_day (TTL)            |
+| overdue reports of a district, oldest    | reports.overdue: hash overdue_district (sparse) |
+| a scope's counters over a period         | stats: hash scope, range day#metric (BETWEEN) |
 
 Table names come from configuration (`TABLE_PREFIX` + logical name); `bind_models`
 points every model at the configured tables and endpoint.
@@ -271,6 +273,28 @@ class ReportDueIndex(GlobalSecondaryIndex):
     due_at = UnicodeAttribute(range_key=True)
 
 
+class ReportOverdueIndex(GlobalSecondaryIndex):
+    """Open reports past their step's deadline, per district, oldest first (sparse)."""
+
+    class Meta:
+        index_name = "overdue"
+        projection = IncludeProjection(
+            [
+                "status",
+                "due_kind",
+                "accepted_by",
+                "department_id",
+                "station_id",
+                "category",
+                "ladder_rung",
+                "step_due_at",
+            ]
+        )
+
+    overdue_district = UnicodeAttribute(hash_key=True)
+    overdue_since = UnicodeAttribute(range_key=True)
+
+
 class ReportModel(_Base):
     """A citizen's report; its history lives in ReportEventModel."""
 
@@ -313,10 +337,16 @@ class ReportModel(_Base):
     due_shard = UnicodeAttribute(null=True)
     due_at = UnicodeAttribute(null=True)
     due_kind = UnicodeAttribute(null=True)
+    step_started_at = UnicodeAttribute(null=True)
+    step_due_at = UnicodeAttribute(null=True)
+    ladder_rung = NumberAttribute(null=True)
+    overdue_district = UnicodeAttribute(null=True)
+    overdue_since = UnicodeAttribute(null=True)
     event_count = NumberAttribute(default=1)
     version = VersionAttribute()
     reporter = ReportReporterIndex()
     due = ReportDueIndex()
+    overdue = ReportOverdueIndex()
 
 
 class ReportEventModel(_Base):
@@ -479,6 +509,23 @@ class SmsLedgerModel(_Base):
     expires_at = NumberAttribute()
 
 
+class StatsModel(_Base):
+    """Counters of one scope (city:…, district:…, station:…, deputy:…) and Beijing day.
+
+    Range key `day#metric`: a period's figures are one Query (BETWEEN two days).
+    `n` counts events; `total` sums a quantity (e.g. days to close).
+    """
+
+    class Meta:
+        table_name = "unbound-stats"
+        logical_name = "stats"
+
+    scope = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    n = NumberAttribute(default=0)
+    total = NumberAttribute(default=0)
+
+
 class IdempotencyModel(_Base):
     """Remembers which report a (user, Idempotency-Key) pair produced; expires by TTL."""
 
@@ -504,6 +551,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     TaskModel,
     OutboxModel,
     SmsLedgerModel,
+    StatsModel,
 )
 
 TTL_ATTRIBUTES = {IdempotencyModel: "expires_at", SmsLedgerModel: "expires_at"}

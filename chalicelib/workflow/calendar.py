@@ -1,14 +1,36 @@
 """Working days in mainland China: public holidays and adjusted workdays (调休).
 
-Uses the `chinesecalendar` library; for a year it does not cover yet, weekends
-are the only days off.
+The `chinesecalendar` library is the source for the years it covers; for a
+later year the data file `chalicelib/data/holidays.json` of ours applies
+(provisional until the State Council publishes that year's arrangement); beyond
+both, weekends are the only days off.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
 
 BEIJING = timezone(timedelta(hours=8))
+_DATA = Path(__file__).resolve().parent.parent / "data" / "holidays.json"
+
+
+@lru_cache(maxsize=1)
+def _our_years() -> dict[int, tuple[frozenset[date], frozenset[date]]]:
+    """Year → (holidays, adjusted workdays) from our data file."""
+    years = {}
+    for year, entry in json.loads(_DATA.read_text(encoding="utf-8"))["years"].items():
+        holidays = set()
+        for first, last in entry["holidays"]:
+            day, end = date.fromisoformat(first), date.fromisoformat(last)
+            while day <= end:
+                holidays.add(day)
+                day += timedelta(days=1)
+        workdays = {date.fromisoformat(d) for d in entry["workdays"]}
+        years[int(year)] = (frozenset(holidays), frozenset(workdays))
+    return years
 
 
 def is_working_day(day: date) -> bool:
@@ -18,7 +40,15 @@ def is_working_day(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
-        return day.weekday() < 5
+        pass
+    ours = _our_years().get(day.year)
+    if ours:
+        holidays, workdays = ours
+        if day in workdays:
+            return True
+        if day in holidays:
+            return False
+    return day.weekday() < 5
 
 
 def add_working_days(start: datetime, days: int) -> datetime:

@@ -18,17 +18,83 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.bootstrap import Services
-from chalicelib.clock import now_iso
+from chalicelib.clock import now_iso, utcnow
 from chalicelib.errors import Conflict
 from chalicelib.notify.outbox import Notice, Recipient, Scope, outbox_items
 from chalicelib.notify.queue import enqueue
 from chalicelib.observability import get_logger, log_event
-from chalicelib.store.models import ReportEventModel, ReportModel
+from chalicelib.store.models import ReportEventModel, ReportModel, StatsModel
 from chalicelib.store.transactions import transact_write
 
 log = get_logger("workflow")
 DUE_SHARDS = 4
 CLEAR = object()
+LADDER_KINDS = ("offer", "answer", "work_order", "second_handling", "escalated")
+REMINDER_AT = 0.75
+STEP_FIELDS_CLEARED = {
+    "due_shard": None,
+    "due_at": None,
+    "due_kind": None,
+    "step_started_at": None,
+    "step_due_at": None,
+    "ladder_rung": None,
+    "overdue_district": None,
+    "overdue_since": None,
+}
+
+
+@dataclass(frozen=True)
+class Count:
+    """A counter a transition adds to, in the report's scopes (or a deputy's)."""
+
+    metric: str
+    n: int = 1
+    total: float = 0
+    scopes: tuple[str, ...] = ("city", "district", "station")
+
+
+def beijing_day(moment: datetime | None = None) -> str:
+    """The Beijing calendar day (YYYY-MM-DD) counters are kept under."""
+    from chalicelib.workflow.calendar import BEIJING
+
+    return (moment or utcnow()).astimezone(BEIJING).strftime("%Y-%m-%d")
+
+
+def _scope_ids(report: ReportModel, count: Count) -> list[str]:
+    ids = []
+    for scope in count.scopes:
+        if scope.startswith("deputy:"):
+            ids.append(scope)
+            continue
+        value = getattr(report, f"{scope}_id", None)
+        if value:
+            ids.append(f"{scope}:{value}")
+    return ids
+
+
+Step = Callable[[TransactWrite], None]
+
+
+def _counter_update(scope: str, key: str, actions: list) -> Step:
+    return lambda transaction: transaction.update(StatsModel(scope, key), actions)
+
+
+def counter_steps(
+    report: ReportModel, counts: list[Count]
+) -> list[Callable[[TransactWrite], None]]:
+    """Transaction steps adding `counts` to today's counters (one update per counter item)."""
+    day = beijing_day()
+    merged: dict[tuple[str, str], list[float]] = {}
+    for count in counts:
+        for scope in _scope_ids(report, count):
+            entry = merged.setdefault((scope, f"{day}#{count.metric}"), [0, 0.0])
+            entry[0] += count.n
+            entry[1] += count.total
+    steps = []
+    for (scope, key), (n, total) in merged.items():
+        actions = [StatsModel.n.add(n)] + ([StatsModel.total.add(total)] if total else [])
+        steps.append(_counter_update(scope, key, actions))
+    return steps
 
 
 @dataclass
@@ -55,6 +121,7 @@ class Change:
     due: tuple[str, datetime] | object | None = None
     notices: list[tuple[Recipient, Notice, tuple[str, ...]]] = field(default_factory=list)
     extra: list[Callable[[TransactWrite], None]] = field(default_factory=list)
+    counts: list[Count] = field(default_factory=list)
     conflict_message: str = "该反映的状态已变化，请刷新后重试"
 
 
@@ -71,6 +138,22 @@ def due_shard(report_id: str) -> str:
 def due_attributes(report_id: str, kind: str, at: datetime) -> dict[str, Any]:
     """Attributes that put a report in the sparse due index."""
     return {"due_shard": due_shard(report_id), "due_at": at.isoformat(), "due_kind": kind}
+
+
+def step_attributes(report_id: str, kind: str, deadline: datetime) -> dict[str, Any]:
+    """Attributes that start a step: its deadline, and when the sweep should first look.
+
+    Steps on the escalation ladder are first looked at for the reminder, at 75 % of
+    their window; other steps (matching, evaluation) at their deadline.
+    """
+    start = utcnow()
+    first = start + (deadline - start) * REMINDER_AT if kind in LADDER_KINDS else deadline
+    attributes = dict(STEP_FIELDS_CLEARED)
+    attributes.update(due_attributes(report_id, kind, first))
+    attributes.update(
+        step_started_at=start.isoformat(), step_due_at=deadline.isoformat(), ladder_rung=0
+    )
+    return attributes
 
 
 def _actions(attributes: dict[str, Any]) -> list:
@@ -90,10 +173,10 @@ def commit(services: Services, change: Change) -> ReportModel:
     if change.to_state:
         attributes["status"] = change.to_state
     if change.due is CLEAR:
-        attributes.update(due_shard=None, due_at=None, due_kind=None)
+        attributes.update(STEP_FIELDS_CLEARED)
     elif change.due is not None:
-        kind, at = change.due
-        attributes.update(due_attributes(report.id, kind, at))
+        kind, deadline = change.due
+        attributes.update(step_attributes(report.id, kind, deadline))
     actions = _actions(attributes) + [ReportModel.event_count.add(1)]
     event = ReportEventModel(
         report.id,
@@ -117,7 +200,7 @@ def commit(services: Services, change: Change) -> ReportModel:
             transaction.save(event, condition=ReportEventModel.seq.does_not_exist())
             for item in items:
                 transaction.save(item, condition=type(item).id.does_not_exist())
-            for extra in change.extra:
+            for extra in change.extra + counter_steps(report, change.counts):
                 extra(transaction)
     except TransactWriteError as error:
         log_event(

@@ -25,7 +25,7 @@ from chalicelib.store.models import (
 )
 from chalicelib.workflow import people
 from chalicelib.workflow.calendar import BEIJING, add_working_days
-from chalicelib.workflow.engine import CLEAR, Change, EventSpec, commit
+from chalicelib.workflow.engine import CLEAR, Change, Count, EventSpec, commit
 from chalicelib.workflow.states import STATE_NAMES, TRANSITIONS, allowed_from
 
 OFFER_HOURS = 24
@@ -93,6 +93,29 @@ def _load_change(deputy_id: str, delta: int):
         )
 
     return step
+
+
+def deputy_activity(deputy_id: str | None, *metrics: str) -> list[Count]:
+    """Counters of a deputy's action: participation in the area, and the duty record."""
+    if not deputy_id:
+        return []
+    counts = [
+        Count(f"active:{deputy_id}", scopes=("district", "city")),
+        Count("actions", scopes=(f"deputy:{deputy_id}",)),
+    ]
+    counts += [Count(metric, scopes=(f"deputy:{deputy_id}",)) for metric in metrics]
+    return counts
+
+
+def closing_counts(report: ReportModel, reason: str, first_time: bool = False) -> list[Count]:
+    """Counters of a report reaching `closed`: how many, how long it took, how."""
+    from datetime import datetime
+
+    days = (utcnow() - datetime.fromisoformat(report.created_at)).total_seconds() / 86400
+    counts = [Count("closed", total=round(days, 4)), Count(f"closed_{reason}")]
+    if first_time:
+        counts.append(Count("closed_first_time"))
+    return counts
 
 
 def _get_report(report_id: str) -> ReportModel:
@@ -288,6 +311,7 @@ def moderate(services: Services, principal: Principal, report_id: str, body: dic
         to_state="closed",
         attributes={"moderation": "rejected", "closed_at": now_iso(), "close_reason": "rejected"},
         due=CLEAR,
+        counts=[Count("rejected")],
     )
     return commit(services, change)
 
@@ -359,6 +383,7 @@ def accept(services: Services, principal: Principal, report_id: str) -> ReportMo
             )
         ],
         extra=extra,
+        counts=[Count("accepted"), *deputy_activity(deputy.id)],
         conflict_message="该反映已被其他代表接单",
     )
     return commit(services, change)
@@ -382,6 +407,7 @@ def decline(
     ]
     event = EventSpec("declined", principal.user_id, "deputy", note=reason.strip(), internal=True)
     step = _task_update(principal.deputy_id, report.id, "declined", note=reason.strip())
+    activity = deputy_activity(principal.deputy_id)
     if still_offered:
         change = Change(
             report=report,
@@ -389,6 +415,7 @@ def decline(
             event=event,
             attributes={"declined_by": declined},
             extra=[step],
+            counts=activity,
         )
         return commit(services, change)
     exclude = list(dict.fromkeys(declined + list(report.matched_deputy_ids or [])))
@@ -401,6 +428,7 @@ def decline(
     change.action = "decline"
     change.attributes["declined_by"] = declined
     change.extra.append(step)
+    change.counts += activity
     return commit(services, change)
 
 
@@ -425,6 +453,13 @@ def _handling_report(principal: Principal, report_id: str, action: str) -> Repor
         raise NotFound("反映不存在", code="report_not_found")
     _require_state(report, action)
     return report
+
+
+def _activity_of(principal: Principal, report: ReportModel, *metrics: str) -> list[Count]:
+    """Duty-record counters when the actor is the report's deputy (none for others)."""
+    if principal.has("deputy") and report.accepted_by == principal.deputy_id:
+        return deputy_activity(principal.deputy_id, *metrics)
+    return []
 
 
 def _actor_role(principal: Principal, report: ReportModel) -> str:
@@ -485,6 +520,7 @@ def _resolved_change(services, report, principal, note, photos, event_type) -> C
         due=("evaluation", utcnow() + timedelta(days=days)),
         notices=notices,
         extra=extra,
+        counts=[Count("resolved"), *_activity_of(principal, report, "resolved")],
     )
 
 
@@ -520,6 +556,7 @@ def triage(services: Services, principal: Principal, report_id: str, body: dict)
                 )
             ],
             extra=[_task_update(report.accepted_by, report.id, "in_progress")],
+            counts=[Count("suggestions"), *deputy_activity(report.accepted_by, "suggestions")],
         )
         return commit(services, change)
     return _merge(services, principal, report, body)
@@ -569,6 +606,7 @@ def _transfer(services, principal, report: ReportModel, body: dict) -> ReportMod
         },
         due=("work_order", deadline),
         notices=notices,
+        counts=[Count("transferred"), *deputy_activity(report.accepted_by)],
         extra=[_task_update(report.accepted_by, report.id, "in_progress")],
     )
     return commit(services, change)
@@ -627,6 +665,7 @@ def _merge(services, principal, report: ReportModel, body: dict) -> ReportModel:
             _task_update(report.accepted_by, report.id, "closed"),
             _load_change(report.accepted_by, -1),
         ],
+        counts=[Count("merged"), *deputy_activity(report.accepted_by)],
     )
     return commit(services, change)
 
@@ -651,11 +690,13 @@ def progress(services: Services, principal: Principal, report_id: str, body: dic
             internal=internal,
         ),
         to_state="in_progress" if report.status == "accepted" else None,
+        due=CLEAR if report.status == "accepted" and report.due_kind == "answer" else None,
         extra=(
             [_task_update(report.accepted_by, report.id, "in_progress")]
             if report.status == "accepted"
             else []
         ),
+        counts=_activity_of(principal, report),
     )
     return commit(services, change)
 
@@ -696,6 +737,7 @@ def evaluate(services: Services, principal: Principal, report_id: str, body: dic
     )
     attributes = {"evaluations": evaluations}
     deputy = report.accepted_by
+    verdict = [Count("evaluations"), Count(result)]
     if result == "satisfied" or round_ >= 3:
         attributes.update(
             closed_at=now_iso(),
@@ -712,6 +754,12 @@ def evaluate(services: Services, principal: Principal, report_id: str, body: dic
             attributes=attributes,
             due=CLEAR,
             extra=extra,
+            counts=verdict
+            + closing_counts(
+                report,
+                attributes["close_reason"],
+                first_time=result == "satisfied" and round_ == 1,
+            ),
         )
         return commit(services, change)
     attributes["round"] = round_ + 1
@@ -746,6 +794,7 @@ def evaluate(services: Services, principal: Principal, report_id: str, body: dic
             attributes=attributes,
             due=("second_handling", deadline),
             notices=notices,
+            counts=[*verdict, Count("second_handling")],
         )
         return commit(services, change)
     notices = [
@@ -768,6 +817,7 @@ def evaluate(services: Services, principal: Principal, report_id: str, body: dic
         attributes=attributes,
         due=("escalated", add_working_days(utcnow(), services.settings.second_handling_days)),
         notices=notices,
+        counts=[*verdict, Count("escalated")],
     )
     change.event.note += "；已提级督办"
     return commit(services, change)
@@ -788,5 +838,6 @@ def expire_evaluation(services: Services, report_id: str) -> ReportModel | None:
         attributes={"closed_at": now_iso(), "close_reason": "not_evaluated"},
         due=CLEAR,
         extra=extra,
+        counts=closing_counts(report, "not_evaluated"),
     )
     return commit(services, change)
