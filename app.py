@@ -9,9 +9,11 @@ from chalice import Chalice, Response
 
 from chalicelib.api import (
     auth_routes,
+    digest_handlers,
     notify_handlers,
     report_routes,
     station_routes,
+    stats_routes,
     task_routes,
     workflow_handlers,
 )
@@ -23,8 +25,10 @@ app.register_blueprint(auth_routes.blueprint)
 app.register_blueprint(station_routes.blueprint)
 app.register_blueprint(report_routes.blueprint)
 app.register_blueprint(task_routes.blueprint)
+app.register_blueprint(stats_routes.blueprint)
 app.register_blueprint(notify_handlers.blueprint)
 app.register_blueprint(workflow_handlers.blueprint)
+app.register_blueprint(digest_handlers.blueprint)
 
 configure_logging()
 log = get_logger("http")

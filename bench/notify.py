@@ -2,10 +2,13 @@
 
     python bench/notify.py [--n 1000] [--clients 4] [--workers 8] [--fault-rate 0.2]
 
-Starts moto (DynamoDB, S3, SQS), the WeChat and SMS emulators and `chalice local` as separate
-processes (so the providers and AWS do not share the workers' interpreter lock), loads the demo
-data, and runs in this process what AWS would run besides the API: the notice-queue consumer
-(`--workers` pollers of the one queue, like concurrent Lambda invocations) and the schedules.
+Composes the local stack of `devstack.stack` from separate processes, so that the providers and
+AWS do not share the workers' interpreter lock: AWS's DynamoDB Local (Java) for DynamoDB, moto
+for S3 and SQS, the WeChat and SMS emulators, `chalice local`; loads the demo data, and runs in
+this process what AWS would run besides the API: the notice-queue consumer (`--workers` pollers
+of the one queue, like concurrent Lambda invocations) and the schedules. (moto's DynamoDB
+deep-copies every table a TransactWriteItems touches, so its cost grows with the data: 200
+reports already took minutes there.)
 
 The emulators run from this file (`--serve-emulator`, internal) with a fault injector in front
 of their own fault machinery: each `subscribe_send` / `SendSms` call fails with probability
@@ -163,11 +166,18 @@ def start_stack(args, stack: Stack) -> dict:
     """moto, emulators, chalice local (children) and the workers (here); returns the URLs."""
     import requests
 
-    from devstack.services import free_port, start_child_server, wait_for_http
+    from devstack.services import (
+        free_port,
+        start_child_server,
+        start_dynamodb_local,
+        wait_for_http,
+    )
     from devstack.stack import create_notice_queue, stack_environment
 
     here = [sys.executable, str(Path(__file__).resolve())]
     common = ["--fault-rate", str(args.fault_rate), "--seed", str(args.seed)]
+    ddb = start_dynamodb_local()
+    stack.add(ddb.stop)
     port = free_port()
     moto = start_child_server(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
@@ -195,6 +205,7 @@ def start_stack(args, stack: Stack) -> dict:
     env.update(
         WECHAT_API_BASE=wechat.url + "/",
         SMS_ENDPOINT=sms.url.removeprefix("http://"),
+        DYNAMODB_ENDPOINT=ddb.url,
         TABLE_PREFIX=TABLE_PREFIX,
         UPLOAD_BUCKET="ssp-bench-uploads",
         MATCH_TOP_K=str(args.top_k),
@@ -284,6 +295,7 @@ def start_stack(args, stack: Stack) -> dict:
         "wechat": wechat.url,
         "sms": sms.url,
         "moto": moto.url,
+        "dynamodb": ddb.url,
         "queue": queue_url,
         "sms_limits": limits,
         "pollers": len(workers.queue_workers) + len(extra),
@@ -375,38 +387,87 @@ def scan(table: str, projection: str | None = None) -> list[dict]:
     return items
 
 
-def progress(submitted: dict) -> tuple[Counter, Counter]:
-    """Outbox statuses of offer notices, and statuses of the submitted reports."""
-    outbox = scan(TABLE_PREFIX + "outbox", "status,purpose")
-    statuses = Counter(i["status"] for i in outbox if i.get("purpose") == OFFER_PURPOSE)
-    reports = scan(TABLE_PREFIX + "reports", "id,status")
-    states = Counter(r["status"] for r in reports if r["id"] in submitted)
-    return statuses, states
+def count_items(table: str, where: str, values: dict) -> int:
+    """How many items of a table match a filter (counted by DynamoDB, nothing shipped)."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", endpoint_url=os.environ["DYNAMODB_ENDPOINT"])
+    pages = ddb.get_paginator("scan").paginate(
+        TableName=table,
+        Select="COUNT",
+        FilterExpression=where,
+        ExpressionAttributeNames={
+            k: v for k, v in (("#s", "status"), ("#p", "purpose")) if k in where
+        },
+        ExpressionAttributeValues={k: {"S": v} for k, v in values.items()},
+    )
+    return sum(page["Count"] for page in pages)
 
 
-def drain(submitted: dict, deadline: float, began: float) -> tuple[bool, float]:
+def progress() -> dict[str, int]:
+    """Offer notices by state, and reports still waiting for matching."""
+    offers = {":o": OFFER_PURPOSE}
+    return {
+        "not yet matched": count_items(TABLE_PREFIX + "reports", "#s = :s", {":s": "submitted"}),
+        "offer notices": count_items(TABLE_PREFIX + "outbox", "#p = :o", offers),
+        "open (pending/sending)": count_items(
+            TABLE_PREFIX + "outbox",
+            "#p = :o AND #s IN (:a, :b)",
+            {**offers, ":a": "pending", ":b": "sending"},
+        ),
+    }
+
+
+def drain(deadline: float, began: float) -> tuple[bool, float]:
     """Wait until every report left `submitted` and every offer notice is final."""
-    expected_items = None
     last_print = 0.0
     while True:
-        statuses, states = progress(submitted)
-        open_items = sum(v for k, v in statuses.items() if k not in FINAL)
-        unmatched = states.get("submitted", 0)
+        state = progress()
         now = time.monotonic()
-        done = open_items == 0 and unmatched == 0 and sum(statuses.values()) > 0
+        done = state["open (pending/sending)"] == 0 and state["not yet matched"] == 0
         if done or now >= deadline or now - last_print >= 20:
             last_print = now
-            expected_items = sum(statuses.values())
-            print(
-                f"  +{now - began:5.0f}s  reports not yet matched {unmatched:4d}; offer notices "
-                f"{expected_items}: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())),
-                flush=True,
-            )
+            print(f"  +{now - began:5.0f}s  " + ", ".join(f"{k} {v}" for k, v in state.items()))
         if done:
             return True, now
         if now >= deadline:
             return False, now
-        time.sleep(3)
+        time.sleep(4)
+
+
+class Tally:
+    """What the notice-queue handler did here, by outcome (observes; changes nothing)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count: Counter = Counter()
+        self.seconds: Counter = Counter()
+        self.requeued: list[int] = []
+
+    def wrap(self, module, name: str, label=None) -> None:
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            result = original(*args, **kwargs)
+            key = label(result) if label else name
+            with self.lock:
+                self.count[key] += 1
+                self.seconds[key] += time.perf_counter() - started
+                if name == "requeue_due":
+                    self.requeued.append(result)
+            return result
+
+        setattr(module, name, wrapper)
+
+    def install(self) -> None:
+        """The handlers import these at call time, so wrapping the module attributes works."""
+        from chalicelib.notify import delivery, sweep
+        from chalicelib.workflow import jobs
+
+        self.wrap(delivery, "deliver", lambda status: f"deliver -> {status}")
+        self.wrap(jobs, "run_job", lambda _: "match job")
+        self.wrap(sweep, "requeue_due")
 
 
 # --------------------------------------------------------------------------- counting
@@ -454,7 +515,7 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
     }
     reports = {r["id"]: r for r in scan(TABLE_PREFIX + "reports") if r["id"] in submitted}
 
-    receipts: dict[tuple, list[float]] = defaultdict(list)  # key -> emulator `at` of each
+    receipts: dict[tuple, list[tuple]] = defaultdict(list)  # key -> (`at`, injected) of each
     own: set[tuple] = set()  # keys that got their own message
     strays = Counter()
     for call in wechat_calls:
@@ -468,10 +529,8 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
             strays["wechat"] += 1
             continue
         key = (report, deputy, "wechat")
-        receipts[key].append(float(call["at"]))
+        receipts[key].append((float(call["at"]), call.get("injected")))
         own.add(key)
-        if call.get("injected") == "slow answer":
-            strays["wechat success after a client timeout"] += 1
 
     combined_template = DEFAULT_SMS[COMBINED]["template_id"]
     members: dict[str, list[str]] = defaultdict(list)
@@ -497,10 +556,10 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
             unattributed += max(0, said - len(ids))
             for item_id in ids:
                 key = parse_outbox_id(item_id)
-                receipts[key].append(at)
+                receipts[key].append((at, None))
                 combined_keys.add(key)
         else:
-            receipts[parsed].append(at)
+            receipts[parsed].append((at, None))
             own.add(parsed)
 
     items_by_key = {parse_outbox_id(i): i for i in outbox}
@@ -530,8 +589,10 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
                 if len(got) > 1:
                     f["duplicated"] += 1
                     f["extra receipts"] += len(got) - 1
+                    if any(kind == "slow answer" for _, kind in sorted(got)[:-1]):
+                        f["duplicated after a slow answer the client had given up on"] += 1
                 if got:
-                    latency[channel].append(min(got) - submitted[report])
+                    latency[channel].append(min(at for at, _ in got) - submitted[report])
                 if key in own:
                     f["delivered"] += 1
                 elif key in combined_keys:
@@ -653,7 +714,8 @@ def print_results(c: dict, timing: dict, drained: bool, n_submitted: int) -> Non
         extra = {
             k: v
             for k, v in figures[channel].items()
-            if k.startswith("lost,") or k in ("extra receipts", "failed in outbox yet received")
+            if k.startswith(("lost,", "duplicated after"))
+            or k in ("extra receipts", "failed in outbox yet received")
         }
         if extra:
             print(f"  {channel}: " + ", ".join(f"{k} {v}" for k, v in sorted(extra.items())))
@@ -690,6 +752,18 @@ def print_results(c: dict, timing: dict, drained: bool, n_submitted: int) -> Non
             "  failed notices' last errors: "
             + "; ".join(f"{v}x {k}" for k, v in c["failed_errors"].most_common(4))
         )
+
+    tally = c["tally"]
+    print(
+        "  notice-queue messages handled here: "
+        + ", ".join(
+            f"{k} {v} (mean {tally.seconds[k] / v * 1000:.0f} ms)"
+            for k, v in sorted(tally.count.items())
+            if k != "requeue_due"
+        )
+    )
+    if tally.requeued:
+        print(f"  due-notice sweep runs re-queued: {tally.requeued}")
 
     print("\nState at the end")
     print(f"  reports: {dict(c['report_states'])}; held for review {c['review']}")
@@ -743,29 +817,33 @@ def main(argv: list[str] | None = None) -> int:
         serve_emulator(args)
         return 0
 
+    sys.stdout.reconfigure(line_buffering=True)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     began = time.monotonic()
     stack = Stack()
+    devnull = open(os.devnull, "w")  # noqa: SIM115
+    stack.add(devnull.close)  # closed last: the workers log until they stop
+    tally = Tally()
+    tally.install()
     try:
         urls = start_stack(args, stack)
-        devnull = open(os.devnull, "w")  # noqa: SIM115
-        stack.add(devnull.close)
         for handler in logging.getLogger("ssp").handlers:  # the workers' JSON logs
             if isinstance(handler, logging.StreamHandler):
                 handler.setStream(devnull)
         print(
-            f"stack up in {time.monotonic() - began:.1f}s: API {urls['api']}, moto {urls['moto']}"
-            f", WeChat emulator {urls['wechat']}, SMS emulator {urls['sms']}; chalice local's "
-            f"output in {urls['api_log']}\n"
+            f"stack up in {time.monotonic() - began:.1f}s: API {urls['api']}, DynamoDB Local "
+            f"{urls['dynamodb']}, moto (S3, SQS) {urls['moto']}, WeChat emulator "
+            f"{urls['wechat']}, SMS emulator {urls['sms']}; chalice local's output in "
+            f"{urls['api_log']}\n"
         )
         print_config(args, urls)
-        return run(args, urls, began)
+        return run(args, urls, began, tally)
     finally:
         stack.stop()
         print(f"total wall time {time.monotonic() - began:.1f}s; stack stopped")
 
 
-def run(args, urls: dict, began: float) -> int:
+def run(args, urls: dict, began: float, tally: Tally) -> int:
     tokens = [login(urls["api"], f"bench-citizen-{n}") for n in range(args.clients)]
     bodies = plan(args.n)
     print(f"\nSubmitting {len(bodies)} reports ...", flush=True)
@@ -777,8 +855,9 @@ def run(args, urls: dict, began: float) -> int:
         " waiting for every offer notice to be final",
         flush=True,
     )
-    ok, finished = drain(submitted, submit_done + args.drain_timeout, began)
+    ok, finished = drain(submit_done + args.drain_timeout, began)
     counted = count(urls, submitted, args.top_k)
+    counted["tally"] = tally
     timing = {
         "submit": submit_done - started,
         "post_p50": pct(posts, 50),

@@ -8,7 +8,7 @@ from pathlib import Path
 from chalicelib.auth.users import get_or_create_user, grant_role
 from chalicelib.bootstrap import Services
 from chalicelib.stations.directory import geo_fields
-from chalicelib.store.models import DepartmentModel, DeputyModel, StationModel
+from chalicelib.store.models import DepartmentModel, DeputyModel, ScopeModel, StationModel
 
 DEMO_FILE = Path(__file__).resolve().parent / "demo.json"
 
@@ -22,6 +22,15 @@ def load_demo(services: Services) -> dict:
     """Write the demo data and bind the demo login codes; safe to run again."""
     data = demo_data()
     city_id = data["city"]["id"]
+    ScopeModel("city", city_id, name=data["city"]["name"], wecom_key=f"robot-{city_id}").save()
+    for row in data["districts"]:
+        ScopeModel(
+            "district",
+            row["id"],
+            name=row["name"],
+            parent=f"city:{city_id}",
+            wecom_key=f"robot-{row['id']}",
+        ).save()
     stations = {}
     for row in data["stations"]:
         station = StationModel(
@@ -38,6 +47,9 @@ def load_demo(services: Services) -> dict:
         )
         station.save()
         stations[station.id] = station
+        ScopeModel(
+            "station", station.id, name=station.name, parent=f"district:{station.district_id}"
+        ).save()
     for row in data["deputies"]:
         station = stations[row["station_id"]]
         DeputyModel(

@@ -26,6 +26,7 @@ DEFAULT_PORTS = {
     "SSP_MOTO_PORT": 5010,
     "SSP_WECHAT_PORT": 5020,
     "SSP_SMS_PORT": 5030,
+    "SSP_WECOM_PORT": 5040,
 }
 SMS_SECRET_ID = "local-sms-id"
 SMS_SECRET_KEY = "local-sms-key"
@@ -87,6 +88,7 @@ class Stack:
     moto: object = None
     wechat: object = None
     sms: object = None
+    wecom: object = None
     workers: object = None
     api: subprocess.Popen | None = None
     logins: dict = field(default_factory=dict)
@@ -102,6 +104,8 @@ class Stack:
             self.workers.stop()
         if self.sms:
             self.sms.stop()
+        if self.wecom:
+            self.wecom.stop()
         if self.wechat:
             self.wechat.stop()
         if self.moto:
@@ -114,6 +118,7 @@ def start_stack() -> Stack:
 
     from devstack.sms_emulator import start_sms_emulator
     from devstack.wechat_emulator import start_wechat_emulator
+    from devstack.wecom_emulator import start_wecom_emulator
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     stack = Stack()
@@ -131,6 +136,8 @@ def start_stack() -> Stack:
             sdk_app_id=SMS_APP_ID,
         )
         env["SMS_ENDPOINT"] = stack.sms.endpoint
+        stack.wecom = start_wecom_emulator(port=_port("SSP_WECOM_PORT"))
+        env["WECOM_WEBHOOK_BASE"] = stack.wecom.send_url
         os.environ.update(env)
         _declare_sms_templates(stack.sms)
 
@@ -185,6 +192,7 @@ def describe(stack: Stack) -> str:
         f"API            {stack.api_url}\n"
         f"WeChat emulator {stack.wechat.url}  (calls: {stack.wechat.url}__emulator/calls)\n"
         f"SMS emulator   {stack.sms.url}  (messages: {stack.sms.url}__emulator/messages)\n"
+        f"WeCom emulator {stack.wecom.url}  (digests: {stack.wecom.url}__emulator/messages)\n"
         f"moto (AWS)     {stack.moto.url}\n"
         'Demo login codes (POST /auth/login {"code": ...}); any other code is a new citizen:\n'
         f"{codes}\n"

@@ -77,7 +77,7 @@ def stack(moto_server, wechat_emulator) -> Iterator[dict]:
 
 
 @pytest.fixture
-def env(stack, wechat, sms_env, monkeypatch) -> dict:
+def env(stack, wechat, sms_env, wecom_env, monkeypatch) -> dict:
     """The session stack with a clean emulator, the environment restored after the test."""
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)

@@ -9,9 +9,9 @@ from chalicelib.bootstrap import services
 blueprint = Blueprint(__name__)
 
 
-@blueprint.schedule(Rate(5, unit=Rate.MINUTES))
+@blueprint.schedule(Rate(15, unit=Rate.MINUTES))
 def sweep_due_reports(event):
-    """Match reports whose matching did not run; close reports left unevaluated."""
+    """Every 15 minutes: missed matching, the overdue ladder, unevaluated reports."""
     from chalicelib.workflow.jobs import sweep_due_reports as sweep
 
     return sweep(services())

@@ -281,7 +281,46 @@ def deliver(services: Services, outbox_id: str, now: float | None = None) -> str
         return _send_wechat(services, item, now)
     if item.channel == "sms":
         return _send_sms(services, item, now)
+    if item.channel == "wecom":
+        return _send_wecom(services, item, now)
     return _mark_failed(item, now, f"unknown channel {item.channel!r}")
+
+
+def _send_wecom(services: Services, item: OutboxModel, now: float) -> str:
+    """A digest to an area's WeCom group robot: markdown parts under 4096 bytes, in order.
+
+    Parts already delivered by an earlier attempt are not sent again.
+    """
+    from chalicelib.adapters.wecom import (
+        WeComRejected,
+        WeComUnavailable,
+        get_wecom_robot,
+        split_markdown,
+    )
+    from chalicelib.store.models import ScopeModel
+
+    values, _ = _payload(item)
+    kind, _, ident = (item.address or "").partition(":")
+    try:
+        key = ScopeModel.get(kind, ident).wecom_key
+    except ScopeModel.DoesNotExist:
+        key = None
+    if not key:
+        return _mark_failed(item, now, "no WeCom robot configured for this area")
+    parts = split_markdown(str(values.get("markdown") or ""))
+    done = int(values.get("parts_sent") or 0)
+    robot = get_wecom_robot()
+    for index in range(done, len(parts)):
+        try:
+            robot.send_markdown(key, parts[index])
+        except WeComRejected as error:
+            return _mark_failed(item, now, str(error))
+        except WeComUnavailable as error:
+            values["parts_sent"] = index
+            page = _payload(item)[1]
+            item.update(actions=[OutboxModel.payload.set({"values": values, "page": page})])
+            return _retry(services, item, now, str(error))
+    return _mark_sent(item, now, f"{len(parts)} parts")
 
 
 def _send_wechat(services: Services, item: OutboxModel, now: float) -> str:

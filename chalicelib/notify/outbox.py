@@ -73,7 +73,9 @@ def outbox_items(
     now, now_epoch = now_iso(), time.time()
     items = []
     for channel in channels:
-        address = recipient.openid if channel == "wechat" else recipient.phone
+        address = {"wechat": recipient.openid, "sms": recipient.phone, "wecom": recipient.id}[
+            channel
+        ]
         if not address:
             continue
         if channel == "sms":

@@ -45,6 +45,7 @@ AUDIENCES: dict[str, str] = {
     "deadline_reminder": "deputy",
     "report_overdue": "staff",
     "staff_digest": "staff",
+    "topic_opened": "staff",
 }
 PURPOSES = tuple(AUDIENCES)
 
@@ -166,6 +167,13 @@ DEFAULT_WECHAT: dict[str, dict] = {
         phrase2="=已合并",
         thing3="note",
     ),
+    "topic_opened": _wechat(
+        "tmpl-topic-opened",
+        thing1="category_name",
+        thing2="place_name",
+        number3="report_count",
+        phrase4="=新微专题",
+    ),
 }
 
 DEFAULT_SMS: dict[str, dict] = {
@@ -233,6 +241,11 @@ DEFAULT_SMS: dict[str, dict] = {
         "1800013",
         ["summary"],
         "随手拍工作日报：{1}，请登录随手拍小程序查看",
+    ),
+    "topic_opened": _sms(
+        "1800020",
+        ["place_name", "category_name", "report_count"],
+        "{1}近期集中反映{2}问题{3}件，已形成微专题，请登录随手拍小程序查看",
     ),
     COMBINED: _sms(
         "1800099",

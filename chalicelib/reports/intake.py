@@ -132,10 +132,10 @@ def _submission_counts(principal: Principal, report: ReportModel) -> list[Count]
     """Counters a new report adds to: its area, category and station; a deputy's own filing."""
     counts = [
         Count("submitted"),
-        Count(f"category:{report.category}", scopes=("district",)),
+        Count(f"category:{report.category}", scopes=("district", "city")),
     ]
     if report.station_id:
-        counts.append(Count(f"station:{report.station_id}", scopes=("district",)))
+        counts.append(Count(f"station:{report.station_id}", scopes=("district", "city")))
     if principal.deputy_id:
         counts.append(Count("filed", scopes=(f"deputy:{principal.deputy_id}",)))
     return counts

@@ -24,6 +24,9 @@ EVENT_NAMES = {
     "evaluated": "群众评价",
     "closed": "关闭",
     "reviewed": "内容审核通过",
+    "offer_expired": "超时转推",
+    "reminded": "到期提醒",
+    "overdue": "超期督办",
     "rejected": "内容审核未通过",
 }
 MODERATION_NAMES = {"pass": None, "review": "内容审核中", "rejected": "内容审核未通过"}

@@ -28,6 +28,11 @@ Access patterns (each served by a key or an index, never a Scan):
 | SMS sent to a phone today                | sms_ledger: hash phone_day (TTL)            |
 | overdue reports of a district, oldest    | reports.overdue: hash overdue_district (sparse) |
 | a scope's counters over a period         | stats: hash scope, range day#metric (BETWEEN) |
+| every city / district / station          | scopes: hash kind                           |
+| reports filed on a day (micro-topic job) | topic_log: hash day, range created_at#report_id (TTL) |
+| micro-topics of a district / city        | topics.district / topics.city: range opened_at |
+| the open topic of a group                | topic_groups: hash district#category#place  |
+| a deputy's duties over a period          | duty_activities: hash deputy_id, range date#id |
 
 Table names come from configuration (`TABLE_PREFIX` + logical name); `bind_models`
 points every model at the configured tables and endpoint.
@@ -526,6 +531,24 @@ class StatsModel(_Base):
     total = NumberAttribute(default=0)
 
 
+class ScopeModel(_Base):
+    """The directory of areas staff supervise: cities, districts, stations.
+
+    Hash `kind` ("city", "district", "station"), range `id`: every area of a kind
+    is one Query. `wecom_key` is the area's WeCom group robot (a secret).
+    """
+
+    class Meta:
+        table_name = "unbound-scopes"
+        logical_name = "scopes"
+
+    kind = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    parent = UnicodeAttribute(null=True)
+    wecom_key = UnicodeAttribute(null=True)
+
+
 class IdempotencyModel(_Base):
     """Remembers which report a (user, Idempotency-Key) pair produced; expires by TTL."""
 
@@ -537,6 +560,121 @@ class IdempotencyModel(_Base):
     report_id = UnicodeAttribute()
     request_hash = UnicodeAttribute()
     expires_at = NumberAttribute()
+
+
+class TopicLogModel(_Base):
+    """New reports by Beijing day of filing, read by the daily micro-topic job (expires by TTL).
+
+    Written by intake in the report's own transaction (`chalicelib.topics.log_for_topics`).
+    Hash `day` (YYYY-MM-DD, Beijing), range `entry` = `created_at#report_id`: the job reads a
+    window as one Query per day, with no district or category list needed.
+    """
+
+    class Meta:
+        table_name = "unbound-topic_log"
+        logical_name = "topic_log"
+
+    day = UnicodeAttribute(hash_key=True)
+    entry = UnicodeAttribute(range_key=True)
+    report_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    category = UnicodeAttribute()
+    district_id = UnicodeAttribute(null=True)
+    city_id = UnicodeAttribute(null=True)
+    station_id = UnicodeAttribute(null=True)
+    geohash5 = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute()
+
+
+class TopicDistrictIndex(GlobalSecondaryIndex):
+    """Micro-topics of a district, newest first."""
+
+    class Meta:
+        index_name = "district"
+        projection = AllProjection()
+
+    district_id = UnicodeAttribute(hash_key=True)
+    opened_at = UnicodeAttribute(range_key=True)
+
+
+class TopicCityIndex(GlobalSecondaryIndex):
+    """Micro-topics of a city, newest first."""
+
+    class Meta:
+        index_name = "city"
+        projection = AllProjection()
+
+    city_id = UnicodeAttribute(hash_key=True)
+    opened_at = UnicodeAttribute(range_key=True)
+
+
+class TopicModel(_Base):
+    """A micro-topic (微专题): one kind of problem in one place, past a threshold in a window."""
+
+    class Meta:
+        table_name = "unbound-topics"
+        logical_name = "topics"
+
+    id = UnicodeAttribute(hash_key=True)
+    group_key = UnicodeAttribute()
+    district_id = UnicodeAttribute()
+    city_id = UnicodeAttribute()
+    category = UnicodeAttribute()
+    place = UnicodeAttribute()
+    place_name = UnicodeAttribute(null=True)
+    title = UnicodeAttribute()
+    window_days = NumberAttribute()
+    threshold = NumberAttribute()
+    report_ids = ListAttribute(of=UnicodeAttribute, default=list)
+    report_count = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="open")
+    opened_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    closed_at = UnicodeAttribute(null=True)
+    closed_by = UnicodeAttribute(null=True)
+    close_note = UnicodeAttribute(null=True)
+    by_district = TopicDistrictIndex()
+    by_city = TopicCityIndex()
+
+
+class TopicGroupModel(_Base):
+    """One group (district#category#place) and its open topic: a group never opens two.
+
+    A topic is opened by a conditional put here (no item, or the previous topic closed), in
+    the same transaction as the topic itself.
+    """
+
+    class Meta:
+        table_name = "unbound-topic_groups"
+        logical_name = "topic_groups"
+
+    group_key = UnicodeAttribute(hash_key=True)
+    topic_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    opened_at = UnicodeAttribute()
+    closed_at = UnicodeAttribute(null=True)
+
+
+class DutyActivityModel(_Base):
+    """One duty of a deputy's record (一人一档) entered by staff: a meeting, an inspection …
+
+    Hash `deputy_id`, range `key` = `date#id`: a period is one Query (BETWEEN two dates).
+    """
+
+    class Meta:
+        table_name = "unbound-duty_activities"
+        logical_name = "duty_activities"
+
+    deputy_id = UnicodeAttribute(hash_key=True)
+    key = UnicodeAttribute(range_key=True)
+    id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    title = UnicodeAttribute()
+    date = UnicodeAttribute()
+    note = UnicodeAttribute(null=True)
+    entered_by = UnicodeAttribute()
+    entered_role = UnicodeAttribute()
+    created_at = UnicodeAttribute()
 
 
 ALL_MODELS: tuple[type[_Base], ...] = (
@@ -552,9 +690,18 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     OutboxModel,
     SmsLedgerModel,
     StatsModel,
+    ScopeModel,
+    TopicLogModel,
+    TopicModel,
+    TopicGroupModel,
+    DutyActivityModel,
 )
 
-TTL_ATTRIBUTES = {IdempotencyModel: "expires_at", SmsLedgerModel: "expires_at"}
+TTL_ATTRIBUTES = {
+    IdempotencyModel: "expires_at",
+    SmsLedgerModel: "expires_at",
+    TopicLogModel: "expires_at",
+}
 
 _bound_to: tuple | None = None
 

@@ -23,7 +23,7 @@ def run_job(services: Services, job: dict) -> None:
         log_event(log, "unknown job ignored", job=job)
 
 
-def due_reports(now: datetime, limit_per_shard: int = 100) -> list[ReportModel]:
+def due_reports(now: datetime, limit_per_shard: int = 1000) -> list[ReportModel]:
     """Reports whose current step is due, from the sparse due index (no Scan)."""
     found = []
     for shard in range(DUE_SHARDS):
@@ -36,19 +36,35 @@ def due_reports(now: datetime, limit_per_shard: int = 100) -> list[ReportModel]:
 
 
 def sweep_due_reports(services: Services, now: datetime | None = None) -> dict[str, int]:
-    """Act on due steps: match reports whose matching did not run, close unevaluated ones."""
+    """Act on every due step: run missed matching, take the next rung of the overdue
+    ladder (reminders, re-offers, station → district → city), close unevaluated reports.
+
+    Reads only due items (sparse, sharded index). A step another sweep took first
+    is skipped: every action is a conditional transition.
+    """
+    from chalicelib.escalation.ladder import advance
+
     now = now or utcnow()
-    done = {"match": 0, "evaluation": 0}
+    done: dict[str, int] = {"read": 0}
     for item in due_reports(now):
+        done["read"] += 1
         try:
             if item.due_kind == "match":
                 operations.match_report(services, item.id)
-                done["match"] += 1
+                outcome = "matched"
             elif item.due_kind == "evaluation":
-                if operations.expire_evaluation(services, item.id):
-                    done["evaluation"] += 1
+                outcome = "closed" if operations.expire_evaluation(services, item.id) else None
+            else:
+                outcome = advance(services, item.id, now)
         except AppError as error:
             log_event(
                 log, "due step skipped", report_id=item.id, kind=item.due_kind, error=error.message
             )
+            continue
+        except Exception:
+            log.exception("due step failed", extra={"fields": {"report_id": item.id}})
+            done["errors"] = done.get("errors", 0) + 1
+            continue
+        if outcome:
+            done[outcome] = done.get(outcome, 0) + 1
     return done

@@ -258,6 +258,27 @@ def match_report(services: Services, report_id: str) -> ReportModel:
     return commit(services, _offer_change(report, matches, deputies, event))
 
 
+def reoffer_expired(services: Services, report: ReportModel) -> ReportModel:
+    """An offer nobody accepted in time: withdraw it and offer the next candidates."""
+    _require_state(report, "reoffer")
+    stale = [t.deputy_id for t in TaskModel.by_report.query(report.id) if t.status == "offered"]
+    exclude = list(
+        dict.fromkeys(list(report.matched_deputy_ids or []) + list(report.declined_by or []))
+    )
+    matches, deputies = _rank_for(services, report, exclude, services.settings.match_top_k)
+    event = EventSpec("offer_expired", None, "system")
+    if matches:
+        change = _offer_change(report, matches, deputies, event)
+        change.event.note = "超时无人接单，" + change.event.note
+    else:
+        change = _unmatched_change(report, event)
+        change.event.note = "超时无人接单，且无其他可推送的代表，已转工作人员分派"
+    change.action = "reoffer"
+    change.extra += [_task_update(d, report.id, "expired") for d in stale]
+    change.counts.append(Count("offer_expired"))
+    return commit(services, change)
+
+
 def assign(
     services: Services, principal: Principal, report_id: str, deputy_id: object
 ) -> ReportModel:

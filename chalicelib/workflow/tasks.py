@@ -6,7 +6,15 @@ from chalicelib.auth.tokens import Principal
 from chalicelib.reports.categories import leaf_categories
 from chalicelib.store.models import OutboxModel, TaskModel
 
-TASK_FILTERS = ("offered", "accepted", "in_progress", "closed", "withdrawn", "declined")
+TASK_FILTERS = (
+    "offered",
+    "accepted",
+    "in_progress",
+    "closed",
+    "withdrawn",
+    "declined",
+    "expired",
+)
 MAX_TASKS = 100
 MAX_FAILED = 100
 MAX_FAILED_READ = 1000

@@ -1,6 +1,6 @@
 """Working days: the library's holidays and 调休, our data file beyond it, weekends last."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from chalicelib.workflow.calendar import BEIJING, add_working_days, is_working_day
 
@@ -29,5 +29,5 @@ def test_a_work_order_given_the_day_before_the_holiday_is_due_after_it():
 
 
 def test_seven_working_days_skip_weekends():
-    start = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
     assert add_working_days(start, 7).astimezone(BEIJING).date() == date(2026, 12, 1)

@@ -23,7 +23,9 @@ QUEUE_ARN = "arn:aws:sqs:*:*:suishoupai-prod-notices"
 # Handler -> (SAM resource, schedule) of the functions app.py defines besides the API.
 SCHEDULES = {
     "RequeueDueNotices": "rate(1 minute)",
-    "SweepDueReports": "rate(5 minutes)",
+    "SweepDueReports": "rate(15 minutes)",
+    "DailyDigest": "cron(0 1 * * ? *)",
+    "WeeklyDigest": "cron(0 1 ? * MON *)",
 }
 WORKER = "DeliverNotices"
 # PynamoDB calls in chalicelib -> the IAM action each one needs.

@@ -1,0 +1,1 @@
+"""Deputy duty records (一人一档): see `chalicelib.records.duty`."""
