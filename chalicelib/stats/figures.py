@@ -214,13 +214,6 @@ def figures(
 # --- a scope's figures -----------------------------------------------------------------
 
 
-BREAKDOWN_PREFIXES = ("category:", "station:", "active:")
-
-
-def _without_breakdowns(counters: dict) -> dict:
-    return {m: e for m, e in counters.items() if not m.startswith(BREAKDOWN_PREFIXES)}
-
-
 def _station_names(result: dict) -> None:
     from chalicelib.reports.reading import station_name
 
