@@ -11,10 +11,13 @@ from chalicelib.api import (
     auth_routes,
     digest_handlers,
     notify_handlers,
+    record_routes,
     report_routes,
     station_routes,
     stats_routes,
     task_routes,
+    topic_handlers,
+    topic_routes,
     workflow_handlers,
 )
 from chalicelib.errors import AppError
@@ -29,6 +32,9 @@ app.register_blueprint(stats_routes.blueprint)
 app.register_blueprint(notify_handlers.blueprint)
 app.register_blueprint(workflow_handlers.blueprint)
 app.register_blueprint(digest_handlers.blueprint)
+app.register_blueprint(topic_routes.blueprint)
+app.register_blueprint(topic_handlers.blueprint)
+app.register_blueprint(record_routes.blueprint)
 
 configure_logging()
 log = get_logger("http")

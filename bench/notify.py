@@ -4,22 +4,28 @@
 
 Composes the local stack of `devstack.stack` from separate processes, so that the providers and
 AWS do not share the workers' interpreter lock: AWS's DynamoDB Local (Java) for DynamoDB, moto
-for S3 and SQS, the WeChat and SMS emulators, `chalice local`; loads the demo data, and runs in
+for S3, an SQS (below), the WeChat and SMS emulators, `chalice local`; loads the demo data, runs in
 this process what AWS would run besides the API: the notice-queue consumer (`--workers` pollers
 of the one queue, like concurrent Lambda invocations) and the schedules. (moto's DynamoDB
 deep-copies every table a TransactWriteItems touches, so its cost grows with the data: 200
 reports already took minutes there.)
 
 The emulators run from this file (`--serve-emulator`, internal) with a fault injector in front
-of their own fault machinery: each `subscribe_send` / `SendSms` call fails with probability
-`--fault-rate` (the emulators' faults have no probability, only `times`), the kind drawn
-uniformly: WeChat errcode 45009, HTTP 500 or an answer slower than the client's timeout;
-SMS `InternalError.Timeout` or HTTP 500. Each recorded call is marked with what was injected.
+of their own fault machinery (their faults have `times` but no probability, and a control-API
+thread cannot tell which call is the 5th): exactly `--fault-rate` of the `subscribe_send` /
+`SendSms` calls, every 5th at 20 %, get the emulator's own fault objects, the kinds in turn:
+WeChat errcode 45009, HTTP 500, an answer slower than the client's timeout; SMS
+`InternalError.Timeout`, HTTP 500. Each recorded call is marked with what was injected.
+
+SQS is, by default, a lean queue served from this file (`--sqs lean`): moto's SQS walks every
+stored message on each call, so with a few thousand notices queued each call takes 0.2-3 s and
+the bench measures moto. `--sqs moto` uses moto anyway.
 
 Citizens log in through the WeChat emulator and submit `--n` reports from `--clients` threads,
 spread over the demo stations and categories; each report is offered to MATCH_TOP_K deputies,
-one WeChat and one SMS notice each. When every outbox item is final (or `--drain-timeout`
-passes) the emulators' records are matched to (report, deputy, channel) and counted.
+one WeChat and one SMS notice each. When every offer's outbox item is final (or the `--budget`
+is nearly spent) the workers stop and the emulators' records are matched to (report, deputy,
+channel) and counted; an item not final by then counts as lost.
 
 Prints figures only; exits non-zero only if something breaks (e.g. a submission is refused).
 """
@@ -27,15 +33,20 @@ Prints figures only; exits non-zero only if something breaks (e.g. a submission 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import heapq
+import itertools
+import json
 import logging
 import math
 import os
-import random
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -68,13 +79,15 @@ def secs(value: float) -> str:
 
 
 class FaultInjector:
-    """Wraps an emulator state's `take_fault` / `record`: a random share of the provider calls
-    get one of `kinds` (a fault object of the emulator), and the call record says which."""
+    """Wraps an emulator state's `take_fault` / `record`: exactly `rate` of the provider calls
+    (the k-th call is faulted when floor(k x rate) steps up: every 5th at 20 %) get one of
+    `kinds` (a fault object of the emulator, taken in turn), and the call record says which."""
 
-    def __init__(self, state, rate: float, kinds: dict[str, object], seed: int, applies) -> None:
+    def __init__(self, state, rate: float, kinds: dict[str, object], applies) -> None:
         self.rate = rate
-        self.kinds = kinds
-        self.random = random.Random(seed)
+        self.kinds = list(kinds.items())
+        self.calls = 0
+        self.faulted = 0
         self.lock = threading.Lock()
         self.local = threading.local()
         self.applies = applies  # take_fault's arguments -> whether this call may be faulted
@@ -87,11 +100,13 @@ class FaultInjector:
         fault = self._take(*args, **kwargs)  # faults set through the control API come first
         if fault is None and self.applies(*args, **kwargs):
             with self.lock:
-                hit = self.random.random() < self.rate
-                name = self.random.choice(sorted(self.kinds)) if hit else None
+                self.calls += 1
+                hit = math.floor(self.calls * self.rate + 1e-9) > self.faulted
+                if hit:
+                    name, fault = self.kinds[self.faulted % len(self.kinds)]
+                    self.faulted += 1
             if hit:
                 self.local.injected = name
-                fault = self.kinds[name]
         return fault
 
     def record(self, call: dict) -> None:
@@ -104,7 +119,7 @@ def serve_emulator(args) -> None:
     """Child process: one emulator with the fault injector, until terminated."""
     from werkzeug.serving import make_server
 
-    rate, seed = args.fault_rate, args.seed
+    rate = args.fault_rate
     if args.serve_emulator == "wechat":
         from devstack import wechat_emulator as emu
 
@@ -118,7 +133,7 @@ def serve_emulator(args) -> None:
             "HTTP 500": fault(http_status=500),
             "slow answer": fault(delay_seconds=args.slow_seconds),
         }
-        FaultInjector(state, rate, kinds, seed, lambda api: api == "subscribe_send")
+        FaultInjector(state, rate, kinds, lambda api: api == "subscribe_send")
         server = make_server(
             "127.0.0.1",
             args.port,
@@ -136,8 +151,201 @@ def serve_emulator(args) -> None:
             "HTTP 500": emu.Fault(http_status=500, times=-1),
         }
         # take_fault() without a phone is the request-level fault; per-number ones stay as set.
-        FaultInjector(state, rate, kinds, seed + 1, lambda phone=None: phone is None)
+        FaultInjector(state, rate, kinds, lambda phone=None: phone is None)
         server = make_server("127.0.0.1", args.port, emu.create_app(state), threaded=True)
+    server.serve_forever()
+
+
+# --------------------------------------------------------------------------- a lean SQS
+
+
+class LeanQueue:
+    """One standard SQS queue: at-least-once, visibility timeout, per-message delay, long polls;
+    every operation O(log n) (moto's SQS walks every stored message on each call)."""
+
+    def __init__(self, name: str, url: str, visibility: int) -> None:
+        self.name, self.url, self.visibility = name, url, visibility
+        self.cond = threading.Condition()
+        self.messages: dict[str, dict] = {}  # id -> message
+        self.ready: deque[str] = deque()  # visible ids, oldest first
+        self.timed: list[tuple[float, int, str]] = []  # (visible at, seq, id): delayed/in flight
+        self.handles: dict[str, str] = {}  # receipt handle -> id
+        self.seq = itertools.count()
+
+    def send(self, body: str, delay: int) -> dict:
+        message_id = str(uuid.uuid4())
+        now = time.time()
+        digest = hashlib.md5(body.encode()).hexdigest()
+        with self.cond:
+            message = {"id": message_id, "body": body, "md5": digest, "sent": now, "count": 0}
+            message["visible_at"] = now + delay
+            self.messages[message_id] = message
+            if delay > 0:
+                heapq.heappush(self.timed, (now + delay, next(self.seq), message_id))
+            else:
+                self.ready.append(message_id)
+            self.cond.notify()
+        return {"MessageId": message_id, "MD5OfMessageBody": digest}
+
+    def _due(self, now: float) -> None:
+        while self.timed and self.timed[0][0] <= now:
+            at, _, message_id = heapq.heappop(self.timed)
+            message = self.messages.get(message_id)
+            if message is not None and message["visible_at"] == at:
+                self.ready.append(message_id)
+
+    def receive(self, most: int, wait: float, visibility: int | None) -> list[dict]:
+        deadline = time.time() + wait
+        visibility = self.visibility if visibility is None else visibility
+        out: list[dict] = []
+        with self.cond:
+            while True:
+                now = time.time()
+                self._due(now)
+                while self.ready and len(out) < most:
+                    message = self.messages.get(self.ready.popleft())
+                    if message is None or message["visible_at"] > now:
+                        continue  # deleted, or handed out again meanwhile
+                    message["count"] += 1
+                    message.setdefault("first", now)
+                    message["visible_at"] = now + visibility
+                    heapq.heappush(self.timed, (now + visibility, next(self.seq), message["id"]))
+                    handle = f"{message['id']}#{uuid.uuid4().hex}"
+                    self.handles[handle] = message["id"]
+                    out.append(
+                        {
+                            "MessageId": message["id"],
+                            "ReceiptHandle": handle,
+                            "MD5OfBody": message["md5"],
+                            "Body": message["body"],
+                            "Attributes": {
+                                "SenderId": "000000000000",
+                                "SentTimestamp": str(int(message["sent"] * 1000)),
+                                "ApproximateReceiveCount": str(message["count"]),
+                                "ApproximateFirstReceiveTimestamp": str(
+                                    int(message["first"] * 1000)
+                                ),
+                            },
+                        }
+                    )
+                if out or now >= deadline:
+                    return out
+                until = deadline - now
+                if self.timed:
+                    until = min(until, max(0.0, self.timed[0][0] - now))
+                self.cond.wait(until + 0.001)
+
+    def delete(self, handle: str) -> bool:
+        with self.cond:
+            message_id = self.handles.pop(handle, None)
+            if message_id is None:
+                return False
+            self.messages.pop(message_id, None)
+            return True
+
+    def attributes(self) -> dict[str, str]:
+        with self.cond:
+            now = time.time()
+            visible = sum(1 for m in self.messages.values() if m["visible_at"] <= now)
+            return {
+                "ApproximateNumberOfMessages": str(visible),
+                "ApproximateNumberOfMessagesNotVisible": str(len(self.messages) - visible),
+                "VisibilityTimeout": str(self.visibility),
+                "QueueArn": f"arn:aws:sqs:ap-east-1:000000000000:{self.name}",
+            }
+
+
+def serve_sqs(port: int) -> None:
+    """Child process: the SQS JSON protocol (the operations the app and workers use)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    queues: dict[str, LeanQueue] = {}
+    lock = threading.Lock()
+    base = f"http://127.0.0.1:{port}/000000000000/"
+
+    class NoQueue(Exception):
+        pass
+
+    def queue(body: dict) -> LeanQueue:
+        found = queues.get(str(body.get("QueueUrl", "")).rsplit("/", 1)[-1])
+        if found is None:
+            raise NoQueue(body.get("QueueUrl"))
+        return found
+
+    def create(body: dict) -> dict:
+        name = body["QueueName"]
+        with lock:
+            if name not in queues:
+                visibility = int((body.get("Attributes") or {}).get("VisibilityTimeout", 30))
+                queues[name] = LeanQueue(name, base + name, visibility)
+        return {"QueueUrl": base + name}
+
+    def send_batch(body: dict) -> dict:
+        q = queue(body)
+        done = []
+        for entry in body.get("Entries", []):
+            sent = q.send(entry["MessageBody"], int(entry.get("DelaySeconds") or 0))
+            done.append({"Id": entry["Id"], **sent})
+        return {"Successful": done, "Failed": []}
+
+    def delete_batch(body: dict) -> dict:
+        q = queue(body)
+        for entry in body.get("Entries", []):
+            q.delete(entry["ReceiptHandle"])  # stale handles succeed silently, as in AWS
+        return {"Successful": [{"Id": e["Id"]} for e in body.get("Entries", [])], "Failed": []}
+
+    operations = {
+        "CreateQueue": create,
+        "GetQueueUrl": lambda b: {"QueueUrl": queue({"QueueUrl": b["QueueName"]}).url},
+        "SendMessage": lambda b: queue(b).send(b["MessageBody"], int(b.get("DelaySeconds") or 0)),
+        "SendMessageBatch": send_batch,
+        "ReceiveMessage": lambda b: {
+            "Messages": queue(b).receive(
+                int(b.get("MaxNumberOfMessages") or 1),
+                float(b.get("WaitTimeSeconds") or 0),
+                b.get("VisibilityTimeout"),
+            )
+        },
+        "DeleteMessage": lambda b: (queue(b).delete(b["ReceiptHandle"]), {})[1],
+        "DeleteMessageBatch": delete_batch,
+        "GetQueueAttributes": lambda b: {"Attributes": queue(b).attributes()},
+    }
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:
+            pass
+
+        def _answer(self, status: int, payload: dict) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # health
+            self._answer(200, {"ok": True})
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            name = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
+            operation = operations.get(name)
+            if operation is None:
+                self._answer(400, {"__type": "com.amazonaws.sqs#InvalidAction", "message": name})
+                return
+            try:
+                self._answer(200, operation(body) or {})
+            except NoQueue as error:
+                self._answer(
+                    400,
+                    {"__type": "com.amazonaws.sqs#QueueDoesNotExist", "message": str(error)},
+                )
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
     server.serve_forever()
 
 
@@ -175,7 +383,7 @@ def start_stack(args, stack: Stack) -> dict:
     from devstack.stack import create_notice_queue, stack_environment
 
     here = [sys.executable, str(Path(__file__).resolve())]
-    common = ["--fault-rate", str(args.fault_rate), "--seed", str(args.seed)]
+    common = ["--fault-rate", str(args.fault_rate)]
     ddb = start_dynamodb_local()
     stack.add(ddb.stop)
     port = free_port()
@@ -202,7 +410,14 @@ def start_stack(args, stack: Stack) -> dict:
         "/__emulator/health",
     )
     stack.add(sms.stop)
+    sqs_url = moto.url
+    if args.sqs == "lean":
+        port = free_port()
+        sqs = start_child_server([*here, "--serve-sqs", "--port", str(port)], port, "/")
+        stack.add(sqs.stop)
+        sqs_url = sqs.url
     env.update(
+        SQS_ENDPOINT=sqs_url,
         WECHAT_API_BASE=wechat.url + "/",
         SMS_ENDPOINT=sms.url.removeprefix("http://"),
         DYNAMODB_ENDPOINT=ddb.url,
@@ -241,9 +456,6 @@ def start_stack(args, stack: Stack) -> dict:
 
     port = free_port()
     api_url = f"http://127.0.0.1:{port}"
-    import subprocess
-    import tempfile
-
     log = tempfile.NamedTemporaryFile(  # noqa: SIM115
         "w", prefix="bench-notify-chalice-", suffix=".log", delete=False
     )
@@ -282,7 +494,12 @@ def start_stack(args, stack: Stack) -> dict:
                 ).start()
             )
 
+    stopped = []
+
     def stop_workers() -> None:
+        if stopped:
+            return
+        stopped.append(True)
         for worker in extra:
             worker._stop.set()
         workers.stop()
@@ -296,10 +513,12 @@ def start_stack(args, stack: Stack) -> dict:
         "sms": sms.url,
         "moto": moto.url,
         "dynamodb": ddb.url,
+        "sqs": sqs_url,
         "queue": queue_url,
         "sms_limits": limits,
         "pollers": len(workers.queue_workers) + len(extra),
         "api_log": log.name,
+        "stop_workers": stop_workers,
     }
 
 
@@ -510,28 +729,49 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
     ).json()["calls"]
     sms_calls = requests.get(urls["sms"] + "/__emulator/calls", timeout=60).json()["calls"]
     sms_messages = requests.get(urls["sms"] + "/__emulator/messages", timeout=60).json()["messages"]
-    outbox = {
-        i["id"]: i for i in scan(TABLE_PREFIX + "outbox") if i.get("purpose") == OFFER_PURPOSE
-    }
+    everything = scan(TABLE_PREFIX + "outbox")
+    outbox = {i["id"]: i for i in everything if i.get("purpose") == OFFER_PURPOSE}
+    others = Counter(
+        f"{i.get('purpose')} {i.get('channel')} {i.get('status')}"
+        for i in everything
+        if i.get("purpose") != OFFER_PURPOSE
+    )
     reports = {r["id"]: r for r in scan(TABLE_PREFIX + "reports") if r["id"] in submitted}
 
     receipts: dict[tuple, list[tuple]] = defaultdict(list)  # key -> (`at`, injected) of each
     own: set[tuple] = set()  # keys that got their own message
+    tried: dict[tuple, list[str]] = defaultdict(list)  # key -> every provider call, for examples
     strays = Counter()
     for call in wechat_calls:
-        if call.get("response_status") != 200 or call.get("errcode") not in (0, None):
-            continue
         body = call.get("body") or {}
         page = str(body.get("page") or "")
         report = (parse_qs(urlsplit(page).query).get("id") or [None])[0]
         deputy = openids.get(body.get("touser"))
+        ok = call.get("response_status") == 200 and call.get("errcode") in (0, None)
+        if report in submitted and deputy is not None:
+            tried[(report, deputy, "wechat")].append(
+                f"{call['at'] - submitted[report]:.1f}s HTTP {call.get('response_status')} "
+                f"errcode {call.get('errcode')} injected {call.get('injected')}"
+            )
+        if not ok:
+            continue
         if report not in submitted or deputy is None:
-            strays["wechat"] += 1
+            strays[f"other WeChat notices ({body.get('template_id')})"] += 1
             continue
         key = (report, deputy, "wechat")
         receipts[key].append((float(call["at"]), call.get("injected")))
         own.add(key)
 
+    for call in sms_calls:
+        context = str(((call.get("body") or {}).get("SessionContext")) or "")
+        parsed = parse_outbox_id(context)
+        if parsed and parsed[0] in submitted:
+            statuses = ",".join(str(x.get("code")) for x in call.get("statuses") or [])
+            tried[parsed].append(
+                f"{call['at'] - submitted[parsed[0]]:.1f}s HTTP {call.get('http_status')} "
+                f"{call.get('error') or statuses} template {call.get('template_id')} "
+                f"params {call.get('params')} injected {call.get('injected')}"
+            )
     combined_template = DEFAULT_SMS[COMBINED]["template_id"]
     members: dict[str, list[str]] = defaultdict(list)
     for item in outbox.values():
@@ -543,7 +783,7 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
         primary = message.get("session_context") or ""
         parsed = parse_outbox_id(primary)
         if parsed is None or parsed[0] not in submitted:
-            strays["sms"] += 1
+            strays[f"other SMS ({message.get('template_id')})"] += 1
             continue
         if phones.get(message.get("phone")) != parsed[1]:
             strays["sms to another number than its notice's deputy"] += 1
@@ -572,6 +812,17 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
 
     figures = {"wechat": Counter(), "sms": Counter()}
     latency = {"wechat": [], "sms": []}
+    examples: dict[str, list[str]] = defaultdict(list)
+
+    def example(kind: str, key: tuple, item: dict) -> None:
+        if len(examples[kind]) >= 3:
+            return
+        fields = ("status", "attempts", "combined_into", "provider_id", "last_error")
+        state = {k: item.get(k) for k in fields if item.get(k) not in (None, "")}
+        lines = [f"{' / '.join(str(k) for k in key)}: outbox {state or 'no item'}"]
+        lines += [f"      {line}" for line in tried.get(key, [])[:8]]
+        examples[kind].append("\n".join(lines))
+
     failed_errors = Counter()
     for report in submitted:
         row = reports.get(report, {})
@@ -591,6 +842,8 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
                     f["extra receipts"] += len(got) - 1
                     if any(kind == "slow answer" for _, kind in sorted(got)[:-1]):
                         f["duplicated after a slow answer the client had given up on"] += 1
+                    else:
+                        example(f"duplicated {channel}", key, item)
                 if got:
                     latency[channel].append(min(at for at, _ in got) - submitted[report])
                 if key in own:
@@ -605,6 +858,7 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
                 else:
                     f["lost"] += 1
                     f[f"lost, outbox {item.get('status') or 'item missing'}"] += 1
+                    example(f"lost {channel} (outbox {item.get('status')})", key, item)
                 if item.get("status") == "failed" and got:
                     f["failed in outbox yet received"] += 1
 
@@ -629,11 +883,13 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
         "combined_members": combined_members,
         "unattributed": unattributed,
         "strays": strays,
+        "examples": examples,
         "failed_errors": failed_errors,
         "review": len(review),
         "matched_short": len(matched_short),
         "report_states": Counter(r.get("status") for r in reports.values()),
         "outbox_states": Counter(i["status"] for i in outbox.values()),
+        "other_outbox": others,
         "attempts": Counter(int(i.get("attempts") or 0) for i in outbox.values()),
     }
 
@@ -649,12 +905,17 @@ def print_config(args, urls: dict) -> None:
     rows = [
         ("reports", f"{args.n} over HTTP from {args.clients} citizen threads (chalice local)"),
         ("offers", f"MATCH_TOP_K={args.top_k} deputies per report x WeChat + SMS"),
-        ("notice workers", f"{urls['pollers']} pollers of one SQS queue (moto), batch 10"),
+        (
+            "notice workers",
+            f"{urls['pollers']} pollers of one SQS queue ({args.sqs}), batch 10, visibility 60s",
+        ),
         ("schedules", f"every {args.schedule_seconds:g}s (sweep of due notices, due reports)"),
         (
             "faults",
-            f"{args.fault_rate:.0%} of subscribe_send / SendSms calls, kind uniform: WeChat "
-            f"{', '.join(WECHAT_FAULTS)} ({args.slow_seconds:g}s); SMS {', '.join(SMS_FAULTS)}",
+            f"exactly {args.fault_rate:.0%} of subscribe_send / SendSms calls"
+            + (f" (every {1 / args.fault_rate:g}th)" if args.fault_rate else "")
+            + f", kinds in turn: WeChat {', '.join(WECHAT_FAULTS)} "
+            f"({args.slow_seconds:g}s > timeout); SMS {', '.join(SMS_FAULTS)}",
         ),
         ("NOTIFY_MAX_ATTEMPTS", str(args.max_attempts)),
         (
@@ -723,6 +984,19 @@ def print_results(c: dict, timing: dict, drained: bool, n_submitted: int) -> Non
         notes = ", ".join(f"{k} {v}" for k, v in c["strays"].items())
         print(f"  records not matched / notes: {notes}")
 
+    slow = sum(
+        f["duplicated after a slow answer the client had given up on"] for f in figures.values()
+    )
+    if slow:
+        print(
+            f"  {slow} duplicates followed a slow answer: WeChat took the message, the client gave"
+            " up after WECHAT_TIMEOUT_SECONDS and the outbox sent it again"
+        )
+    for kind, cases in c["examples"].items():
+        print(f"  e.g. {kind}:")
+        for case in cases:
+            print(f"    {case}")
+
     print("\nProvider traffic")
     wi, si = c["wechat_injected"], c["sms_injected"]
     print(
@@ -763,13 +1037,20 @@ def print_results(c: dict, timing: dict, drained: bool, n_submitted: int) -> Non
         )
     )
     if tally.requeued:
-        print(f"  due-notice sweep runs re-queued: {tally.requeued}")
+        print(
+            f"  due-notice sweep runs re-queued: {tally.requeued} (pending items still waiting in"
+            " the queue are 'due' too, so each run queues them again)"
+        )
 
     print("\nState at the end")
     print(f"  reports: {dict(c['report_states'])}; held for review {c['review']}")
     if c["matched_short"]:
         print(f"  reports offered to fewer than MATCH_TOP_K deputies: {c['matched_short']}")
     print(f"  offer outbox items: {dict(c['outbox_states'])}")
+    if c["other_outbox"]:
+        print(
+            f"  other outbox items (not counted above): {dict(sorted(c['other_outbox'].items()))}"
+        )
     print(
         f"\nTiming: submit {timing['submit']:.1f}s (POST /reports p50 "
         f"{timing['post_p50'] * 1000:.0f} ms, p95 {timing['post_p95'] * 1000:.0f} ms); "
@@ -790,7 +1071,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="citizen threads (default 4)")
     parser.add_argument("--workers", type=int, default=8, help="queue pollers (default 8)")
     parser.add_argument("--fault-rate", type=float, default=0.2, help="(default 0.2)")
-    parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--top-k", type=int, default=3, help="MATCH_TOP_K (default 3)")
     parser.add_argument("--max-attempts", type=int, default=6, help="NOTIFY_MAX_ATTEMPTS")
     parser.add_argument("--sms-gap", type=float, default=2.0, help="SMS_GAP_SECONDS (2)")
@@ -801,8 +1081,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--schedule-seconds", type=float, default=60.0, help="(AWS: 60)")
     parser.add_argument(
-        "--drain-timeout", type=float, default=330.0, help="wait for final notices (330 s)"
+        "--budget",
+        type=float,
+        default=440.0,
+        help="seconds for the whole run: waiting for final notices stops 30 s before (440)",
     )
+    parser.add_argument(
+        "--sqs",
+        choices=("lean", "moto"),
+        default="lean",
+        help="SQS stand-in: this file's lean queue (default) or moto's (slow past ~1k messages)",
+    )
+    parser.add_argument("--serve-sqs", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-emulator", choices=("wechat", "sms"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--appid", help=argparse.SUPPRESS)
@@ -815,6 +1105,9 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)
     if args.serve_emulator:
         serve_emulator(args)
+        return 0
+    if args.serve_sqs:
+        serve_sqs(args.port)
         return 0
 
     sys.stdout.reconfigure(line_buffering=True)
@@ -832,7 +1125,8 @@ def main(argv: list[str] | None = None) -> int:
                 handler.setStream(devnull)
         print(
             f"stack up in {time.monotonic() - began:.1f}s: API {urls['api']}, DynamoDB Local "
-            f"{urls['dynamodb']}, moto (S3, SQS) {urls['moto']}, WeChat emulator "
+            f"{urls['dynamodb']}, moto (S3) {urls['moto']}, SQS ({args.sqs}) {urls['sqs']}, "
+            f"WeChat emulator "
             f"{urls['wechat']}, SMS emulator {urls['sms']}; chalice local's output in "
             f"{urls['api_log']}\n"
         )
@@ -855,7 +1149,8 @@ def run(args, urls: dict, began: float, tally: Tally) -> int:
         " waiting for every offer notice to be final",
         flush=True,
     )
-    ok, finished = drain(submit_done + args.drain_timeout, began)
+    ok, finished = drain(began + args.budget - 30, began)
+    urls["stop_workers"]()  # nothing moves while the records are read
     counted = count(urls, submitted, args.top_k)
     counted["tally"] = tally
     timing = {

@@ -28,6 +28,7 @@ from chalicelib.reports.submission import Submission
 from chalicelib.stations.directory import get_station, nearest_stations
 from chalicelib.store.models import IdempotencyModel, Location, ReportEventModel, ReportModel
 from chalicelib.store.transactions import cancellation_codes, transact_write
+from chalicelib.topics import log_for_topics
 from chalicelib.workflow.engine import Count, counter_steps, due_attributes
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
@@ -236,6 +237,7 @@ def submit_report(
                 transaction.save(event, condition=ReportEventModel.seq.does_not_exist())
                 for step in counter_steps(report, _submission_counts(principal, report)):
                     step(transaction)
+                log_for_topics(report)(transaction)
                 if idempotency_key:
                     transaction.save(
                         IdempotencyModel(

@@ -618,7 +618,7 @@ class TopicModel(_Base):
     id = UnicodeAttribute(hash_key=True)
     group_key = UnicodeAttribute()
     district_id = UnicodeAttribute()
-    city_id = UnicodeAttribute()
+    city_id = UnicodeAttribute(null=True)
     category = UnicodeAttribute()
     place = UnicodeAttribute()
     place_name = UnicodeAttribute(null=True)

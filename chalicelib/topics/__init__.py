@@ -200,7 +200,7 @@ def _open(services: Services, group: Group, threshold: int, days: int) -> TopicM
         topic_id(group.key, now),
         group_key=group.key,
         district_id=group.district_id,
-        city_id=group.city_id or "",
+        city_id=group.city_id,
         category=group.category,
         place=group.place,
         place_name=place_name,

@@ -110,6 +110,7 @@ def test_the_record_counts_duties_system_work_and_points(api, records):
     import time_machine
 
     day = "2033-05-17"
+    drain(api)  # what earlier tests left in the queue is handled in their time, not 2033's
     with time_machine.travel(datetime(2033, 5, 17, 2, 0, tzinfo=UTC), tick=True):
         loop = Loop(
             api,
@@ -118,7 +119,6 @@ def test_the_record_counts_duties_system_work_and_points(api, records):
             text="路灯不亮",
             staff="staff-district-1",
         )
-        assert loop.candidates(), loop.staff_view()
         deputy_id = loop.candidates()[0]
         deputy = loop.deputy(deputy_id)
         for text in ("小区门口井盖缺失", "公园路灯损坏"):

@@ -130,6 +130,7 @@ def test_staff_see_the_topics_of_their_city_or_district_and_close_them(api, topi
     place = f"SZ-{uuid.uuid4().hex[:6]}"
     ids = [file_report(place) for _ in range(10)]
     run_job(topics)
+    drain(api)
     [topic] = topics_of(place)
 
     city = api.login("staff-city")["token"]

@@ -26,6 +26,7 @@ SCHEDULES = {
     "SweepDueReports": "rate(15 minutes)",
     "DailyDigest": "cron(0 1 * * ? *)",
     "WeeklyDigest": "cron(0 1 ? * MON *)",
+    "OpenTopics": "cron(30 1 * * ? *)",
 }
 WORKER = "DeliverNotices"
 # PynamoDB calls in chalicelib -> the IAM action each one needs.
