@@ -47,6 +47,14 @@ class WeChatUnavailable(WeChatError):
     retryable = True
 
 
+class WeChatUnconfirmed(WeChatUnavailable):
+    """The request reached WeChat but no answer came in time: it may well have been done.
+
+    Sending a subscribe message again could reach the person twice (and spend a second
+    one-time subscription), so notices treat this as sent, unconfirmed.
+    """
+
+
 class WeChatRejected(WeChatError):
     """WeChat refused the request itself (bad code, not subscribed, invalid argument …)."""
 
@@ -73,6 +81,8 @@ def _translate(exc: Exception) -> WeChatError:
         if exc.errcode is None:
             return _classify(None, f"HTTP {status}", status)
         return _classify(int(exc.errcode), str(exc.errmsg), status)
+    if isinstance(exc, requests.ReadTimeout):
+        return WeChatUnconfirmed(None, f"no answer in time (request was sent): {exc}")
     if isinstance(exc, requests.Timeout):
         return WeChatUnavailable(None, f"timeout: {exc}")
     if isinstance(exc, requests.RequestException):

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.adapters.sms import SmsRejected, SmsUnavailable, normalize_phone
-from chalicelib.adapters.wechat import WeChatRejected, WeChatUnavailable
+from chalicelib.adapters.wechat import WeChatRejected, WeChatUnavailable, WeChatUnconfirmed
 from chalicelib.bootstrap import Services
 from chalicelib.notify.queue import MAX_DELAY_SECONDS, enqueue
 from chalicelib.notify.templates import (
@@ -338,6 +338,9 @@ def _send_wechat(services: Services, item: OutboxModel, now: float) -> str:
         if error.errcode == NOT_SUBSCRIBED:
             return _mark_skipped(item, now, str(error))
         return _mark_failed(item, now, str(error))
+    except WeChatUnconfirmed as error:
+        log_event(log, "notice sent, unconfirmed", outbox_id=item.id, error=str(error))
+        return _mark_sent(item, now, "unconfirmed")
     except WeChatUnavailable as error:
         return _retry(services, item, now, str(error))
     return _mark_sent(item, now, msgid)

@@ -18,13 +18,24 @@ from chalicelib.store.models import OutboxModel
 log = get_logger("notify.sweep")
 
 
-def due_ids(now: float | None = None, limit_per_shard: int = 100) -> list[str]:
-    """Ids of outbox items due at ``now`` (oldest first in each shard)."""
+SWEEP_GRACE_SECONDS = 120
+
+
+def due_ids(
+    now: float | None = None, limit_per_shard: int = 100, grace_seconds: float | None = None
+) -> list[str]:
+    """Ids of outbox items due for longer than the grace period (oldest first per shard).
+
+    Items are queued when written and when rescheduled; the grace period leaves
+    those that are simply waiting in the queue to it, so the sweep only picks up
+    items whose message was lost or whose lease went stale.
+    """
     now = time.time() if now is None else float(now)
+    grace = SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
     ids: list[str] = []
     for shard in range(DUE_SHARDS):
         for key in OutboxModel.due.query(
-            str(shard), OutboxModel.due_at <= now, limit=limit_per_shard
+            str(shard), OutboxModel.due_at <= now - grace, limit=limit_per_shard
         ):
             ids.append(key.id)
     return ids
