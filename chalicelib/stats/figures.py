@@ -238,10 +238,13 @@ def _city_counters(
     city_id: str, day_from: str, day_to: str, districts: list[str]
 ) -> tuple[dict, int, int | None]:
     """A city's own counters (totals and breakdowns are counted at city scope too);
-    its districts give the deputies and the overdue reports."""
+    its districts give the deputies, who of them took part, and the overdue reports."""
     counters = read_counters(f"city:{city_id}", day_from, day_to)
     if not districts:
         return counters, 0, None
+    active = merge_counters(read_counters(f"district:{d}", day_from, day_to) for d in districts)
+    counters = {m: e for m, e in counters.items() if not m.startswith("active:")}
+    counters.update({m: e for m, e in active.items() if m.startswith("active:")})
     deputies = sum(DeputyModel.district.count(d) for d in districts)
     overdue = sum(ReportModel.overdue.count(d) for d in districts)
     return counters, deputies, overdue

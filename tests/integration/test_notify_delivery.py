@@ -270,6 +270,22 @@ def test_a_refused_notice_fails_at_once(svc, wechat, sms):
     assert item.attempts == 0 and "40037" in item.last_error and item.failed_bucket == "failed"
 
 
+def test_a_slow_wechat_answer_is_not_sent_a_second_time(svc, wechat, sms, monkeypatch):
+    from chalicelib.bootstrap import services
+
+    monkeypatch.setenv("WECHAT_TIMEOUT_SECONDS", "0.5")
+    impatient = services()
+    ids = _write(_deputy(wechat, _phone()), channels=("wechat",))
+    wechat.state.inject("subscribe_send", delay_seconds=1.5)
+
+    assert deliver(impatient, ids["wechat"]) == "sent"
+    assert _item(ids["wechat"]).provider_id == "unconfirmed"
+    assert deliver(impatient, ids["wechat"]) == "sent"
+    time.sleep(1.2)
+    sends = [c for c in wechat.state.calls("subscribe_send")]
+    assert len(sends) == 1, "WeChat took the message; sending it again would reach them twice"
+
+
 def test_an_expired_token_is_refreshed_once_and_the_send_retried_once(svc, wechat, sms):
     deputy = _deputy(wechat)
     warm = _write(deputy, channels=("wechat",))
