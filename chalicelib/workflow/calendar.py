@@ -33,14 +33,20 @@ def _our_years() -> dict[int, tuple[frozenset[date], frozenset[date]]]:
     return years
 
 
+@lru_cache(maxsize=1)
+def _library_years() -> frozenset[int]:
+    """The years the chinesecalendar library has the State Council's arrangement for."""
+    from chinese_calendar.constants import holidays
+
+    return frozenset(day.year for day in holidays)
+
+
 def is_working_day(day: date) -> bool:
     """Whether `day` is a working day in mainland China."""
-    import chinese_calendar
+    if day.year in _library_years():
+        import chinese_calendar
 
-    try:
         return chinese_calendar.is_workday(day)
-    except NotImplementedError:
-        pass
     ours = _our_years().get(day.year)
     if ours:
         holidays, workdays = ours
