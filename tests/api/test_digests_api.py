@@ -8,20 +8,7 @@ import time_machine
 
 from chalicelib.workflow.calendar import BEIJING
 from tests.api.test_ladder_api import sweep
-from tests.api.test_workflow_api import Loop, drain
-
-
-def _run(api, handler: str) -> dict:
-    event = api.client.events.generate_cw_event(
-        source="aws.events",
-        detail_type="Scheduled Event",
-        detail={},
-        resources=[],
-        region="ap-east-1",
-    )
-    payload = api.client.lambda_.invoke(handler, event).payload
-    drain(api)
-    return payload
+from tests.workflow_helpers import Loop, drain, run_schedule
 
 
 def test_daily_and_weekly_digests_per_scope_sent_once(api, wechat, wecom_env):
@@ -57,7 +44,7 @@ def test_daily_and_weekly_digests_per_scope_sent_once(api, wechat, wecom_env):
         assert "overdue" in [e["type"] for e in late.staff_view()["timeline"]]
 
         clock.move_to(datetime(2027, 3, 2, 11, 30, tzinfo=BEIJING))
-        first = _run(api, "daily_digest")
+        first = run_schedule(api, "daily_digest")
         assert first["written"] > 0
         district = [m["content"] for m in wecom.state.messages("robot-huangdao")]
         assert len(district) == 1
@@ -76,10 +63,10 @@ def test_daily_and_weekly_digests_per_scope_sent_once(api, wechat, wecom_env):
             for c in wechat.state.calls("subscribe_send")
         )
 
-        again = _run(api, "daily_digest")
+        again = run_schedule(api, "daily_digest")
         assert again["written"] == 0 and again["already_sent"] == first["written"]
         assert len(wecom.state.messages("robot-huangdao")) == 1
 
-        _run(api, "weekly_digest")
+        run_schedule(api, "weekly_digest")
         weekly = [m["content"] for m in wecom.state.messages("robot-huangdao")][1:]
         assert len(weekly) == 1 and "周报" in weekly[0] and "新增反映：**2**" in weekly[0]

@@ -9,21 +9,12 @@ import time_machine
 
 from chalicelib.clock import utcnow
 from chalicelib.workflow.calendar import BEIJING
-from tests.api.test_workflow_api import Loop, drain
+from tests.workflow_helpers import Loop, drain, run_schedule
 
 
 def sweep(api) -> dict:
     """Invoke the scheduled due sweep the way EventBridge would."""
-    event = api.client.events.generate_cw_event(
-        source="aws.events",
-        detail_type="Scheduled Event",
-        detail={},
-        resources=[],
-        region="ap-east-1",
-    )
-    result = api.client.lambda_.invoke("sweep_due_reports", event)
-    drain(api)
-    return result.payload
+    return run_schedule(api, "sweep_due_reports")
 
 
 def _sends(wechat, template_id: str, report_id: str) -> list[dict]:

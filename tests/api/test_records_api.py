@@ -15,8 +15,8 @@ from chalice.test import Client
 
 from chalicelib.store.models import StatsModel
 from chalicelib.workflow.engine import beijing_day
-from tests.api.test_workflow_api import Loop, drain
 from tests.conftest import Api
+from tests.workflow_helpers import Loop, drain
 
 _apps: dict[str, Chalice] = {}
 

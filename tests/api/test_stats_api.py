@@ -16,43 +16,14 @@ import pytest
 
 from chalicelib.bootstrap import services
 from chalicelib.workflow.engine import beijing_day
+from tests.workflow_helpers import drain, run_schedule
 
 CITY = "qingdao"
 
 
-def drain(api, rounds: int = 200) -> int:
-    """Feed the notice queue's messages to the worker Lambda until the queue is empty."""
-    sqs = services().sqs
-    url = services().settings.notify_queue_url
-    handled = 0
-    for _ in range(rounds):
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
-            "Messages", []
-        )
-        if not messages:
-            break
-        event = api.client.events.generate_sqs_event(
-            message_bodies=[m["Body"] for m in messages], queue_name="suishoupai-notices"
-        )
-        api.client.lambda_.invoke("deliver_notices", event)
-        for message in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        handled += len(messages)
-    return handled
-
-
 def sweep(api) -> None:
     """Run the scheduled sweep of due reports once."""
-    api.client.lambda_.invoke(
-        "sweep_due_reports",
-        api.client.events.generate_cw_event(
-            source="aws.events",
-            detail_type="Scheduled Event",
-            detail={},
-            resources=[],
-            region="ap-east-1",
-        ),
-    )
+    run_schedule(api, "sweep_due_reports")
 
 
 @dataclass

@@ -19,8 +19,8 @@ from chalicelib.clock import now_iso
 from chalicelib.store.models import OutboxModel, ReportModel, TopicModel
 from chalicelib.store.transactions import transact_write
 from chalicelib.topics import log_for_topics
-from tests.api.test_workflow_api import drain
 from tests.conftest import Api
+from tests.workflow_helpers import drain
 
 CATEGORY = "community.ebike"
 _apps: dict[str, Chalice] = {}
