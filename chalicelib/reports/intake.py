@@ -1,11 +1,14 @@
 """Report intake: from a validated submission to a stored report with its first timeline event.
 
-One submission costs at most three DynamoDB requests on the common path:
-the idempotency look-up (only with an `Idempotency-Key`), the station read
-(cached per container) and one transaction writing the report, its
-`submitted` event, the idempotency record and the statistics counters together. The look-ups, the
-photo checks and the content check run concurrently, so a submission waits
-for the slowest of them and then for the transaction.
+One submission costs at most two DynamoDB requests on the common path: the
+station read (cached per container) and one transaction writing the report, its
+`submitted` event and the idempotency record together, conditioned on that record
+not existing yet; a retry under the same `Idempotency-Key` fails that condition
+and is answered with the stored report. The station look-up, the photo checks and
+the content check run concurrently, so a submission waits for the slowest of them
+and then for the transaction. What the report adds to
+the statistics and the micro-topic log is written when it is admitted, by the
+matching transition (`chalicelib.reports.admission`).
 """
 
 from __future__ import annotations
@@ -28,8 +31,7 @@ from chalicelib.reports.submission import Submission
 from chalicelib.stations.directory import get_station, nearest_stations
 from chalicelib.store.models import IdempotencyModel, Location, ReportEventModel, ReportModel
 from chalicelib.store.transactions import cancellation_codes, transact_write
-from chalicelib.topics import log_for_topics
-from chalicelib.workflow.engine import Count, counter_steps, due_attributes
+from chalicelib.workflow.engine import due_attributes
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 TEXT_CHECK_SCENE = 3
@@ -129,19 +131,6 @@ def _moderation(services: Services, principal: Principal, submission: Submission
     return "review" if suggest == "review" else "pass"
 
 
-def _submission_counts(principal: Principal, report: ReportModel) -> list[Count]:
-    """Counters a new report adds to: its area, category and station; a deputy's own filing."""
-    counts = [
-        Count("submitted"),
-        Count(f"category:{report.category}", scopes=("district", "city")),
-    ]
-    if report.station_id:
-        counts.append(Count(f"station:{report.station_id}", scopes=("district", "city")))
-    if principal.deputy_id:
-        counts.append(Count("filed", scopes=(f"deputy:{principal.deputy_id}",)))
-    return counts
-
-
 def _in_background(function, *args) -> Future:
     """Run `function` on the intake pool, keeping the caller's context (request id)."""
     return _pool.submit(contextvars.copy_context().run, function, *args)
@@ -152,11 +141,14 @@ def _start_checks(
 ) -> dict[str, Future | None]:
     """Start the independent look-ups of a submission at once: they are network round trips.
 
-    The phone number is not among them: its code works once, so it is only
-    resolved after the idempotency look-up has ruled out a retry.
+    The idempotency record is looked up first only when the submission carries a
+    phone code: that code works once, so it must not be spent on a retry. Otherwise
+    the transaction's condition on the idempotency record tells a retry apart, and
+    the common path saves the round trip.
     """
+    look_up_first = key is not None and submission.phone_code is not None
     return {
-        "replay": _in_background(_idempotency_record, principal, key) if key else None,
+        "replay": _in_background(_idempotency_record, principal, key) if look_up_first else None,
         "place": _in_background(_place, submission),
         "photos": (
             _in_background(
@@ -213,6 +205,7 @@ def submit_report(
             phone=phone,
             anonymous=submission.anonymous,
             reporter_openid=principal.openid,
+            filed_by_deputy=principal.deputy_id,
             event_count=1,
             **place,
             **(
@@ -235,9 +228,6 @@ def submit_report(
             with transact_write(services.settings) as transaction:
                 transaction.save(report, condition=ReportModel.id.does_not_exist())
                 transaction.save(event, condition=ReportEventModel.seq.does_not_exist())
-                for step in counter_steps(report, _submission_counts(principal, report)):
-                    step(transaction)
-                log_for_topics(report)(transaction)
                 if idempotency_key:
                     transaction.save(
                         IdempotencyModel(

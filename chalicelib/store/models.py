@@ -324,6 +324,7 @@ class ReportModel(_Base):
     phone = UnicodeAttribute(null=True)
     anonymous = BooleanAttribute(default=False)
     reporter_openid = UnicodeAttribute(null=True)
+    filed_by_deputy = UnicodeAttribute(null=True)
     matched_deputy_ids = ListAttribute(of=UnicodeAttribute, default=list)
     candidates = ListAttribute(of=Candidate, default=list)
     declined_by = ListAttribute(of=UnicodeAttribute, default=list)

@@ -51,6 +51,7 @@ class Count:
     n: int = 1
     total: float = 0
     scopes: tuple[str, ...] = ("city", "district", "station")
+    day: str | None = None
 
 
 def beijing_day(moment: datetime | None = None) -> str:
@@ -82,12 +83,15 @@ def _counter_update(scope: str, key: str, actions: list) -> Step:
 def counter_steps(
     report: ReportModel, counts: list[Count]
 ) -> list[Callable[[TransactWrite], None]]:
-    """Transaction steps adding `counts` to today's counters (one update per counter item)."""
-    day = beijing_day()
+    """Transaction steps adding `counts` to their day's counters (one update per counter item).
+
+    A count is kept under today's Beijing day unless it names its own `day`.
+    """
+    today = beijing_day()
     merged: dict[tuple[str, str], list[float]] = {}
     for count in counts:
         for scope in _scope_ids(report, count):
-            entry = merged.setdefault((scope, f"{day}#{count.metric}"), [0, 0.0])
+            entry = merged.setdefault((scope, f"{count.day or today}#{count.metric}"), [0, 0.0])
             entry[0] += count.n
             entry[1] += count.total
     steps = []

@@ -14,6 +14,7 @@ from chalicelib.matching.ranking import DeputyProfile, ReportContext, rank
 from chalicelib.notify.outbox import Notice
 from chalicelib.notify.queue import enqueue_job
 from chalicelib.reports.access import can_read
+from chalicelib.reports.admission import admission_counts, admission_steps
 from chalicelib.reports.categories import leaf_categories
 from chalicelib.store.models import (
     Candidate,
@@ -246,16 +247,20 @@ def _rank_for(services: Services, report: ReportModel, exclude: list[str], k: in
 def match_report(services: Services, report_id: str) -> ReportModel:
     """Offer a newly submitted report to the best K deputies (or to staff if none fits).
 
-    Idempotent: a report already past `submitted` is left as it is.
+    Idempotent: a report already past `submitted` is left as it is. This first
+    match admits the report: its counters and topic-log entry join the transaction.
     """
     report = _get_report(report_id)
     if report.status != "submitted" or report.moderation != "pass":
         return report
     matches, deputies = _rank_for(services, report, [], services.settings.match_top_k)
-    event = EventSpec("offered", None, "system")
-    if not matches:
-        return commit(services, _unmatched_change(report, EventSpec("unmatched", None, "system")))
-    return commit(services, _offer_change(report, matches, deputies, event))
+    if matches:
+        change = _offer_change(report, matches, deputies, EventSpec("offered", None, "system"))
+    else:
+        change = _unmatched_change(report, EventSpec("unmatched", None, "system"))
+    change.counts += admission_counts(report)
+    change.extra += admission_steps(report)
+    return commit(services, change)
 
 
 def reoffer_expired(services: Services, report: ReportModel) -> ReportModel:

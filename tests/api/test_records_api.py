@@ -16,7 +16,7 @@ from chalice.test import Client
 from chalicelib.store.models import StatsModel
 from chalicelib.workflow.engine import beijing_day
 from tests.conftest import Api
-from tests.workflow_helpers import Loop, drain
+from tests.workflow_helpers import Loop, drain, settle_queue
 
 _apps: dict[str, Chalice] = {}
 
@@ -106,11 +106,11 @@ def test_an_empty_body_is_400(api, records):
     assert status == 400 and answer["error"]["code"] == "empty_body"
 
 
-def test_the_record_counts_duties_system_work_and_points(api, records):
+def test_the_record_counts_duties_system_work_and_points(api, records, wechat):
     import time_machine
 
     day = "2033-05-17"
-    drain(api)  # what earlier tests left in the queue is handled in their time, not 2033's
+    settle_queue(api)  # what earlier tests left in the queue is handled in their time
     with time_machine.travel(datetime(2033, 5, 17, 2, 0, tzinfo=UTC), tick=True):
         loop = Loop(
             api,
@@ -129,6 +129,21 @@ def test_the_record_counts_duties_system_work_and_points(api, records):
                 token=deputy,
             )
             assert status == 201
+        wechat.state.set_words(review=["上访"])
+        status, held = api.json(
+            "POST",
+            "/reports",
+            {"station_id": "S03", "category": "other.other", "text": "关于上访的问题"},
+            token=deputy,
+        )
+        assert status == 201 and held["moderation"] == "review"
+        status, _ = api.json(
+            "POST",
+            f"/reports/{held['id']}/moderation",
+            {"result": "reject", "note": "与本平台受理范围无关"},
+            token=api.login("staff-district-1")["token"],
+        )
+        assert status == 200  # a report refused by review earns no points
         drain(api)
         assert loop.act("accept", deputy)[0] == 200
         status, body = loop.act("triage", deputy, {"action": "reply", "note": "已联系路灯所"})
