@@ -277,8 +277,16 @@ class SmsMessage:
 
 
 def _configured(name: str, defaults: dict[str, dict]) -> dict[str, dict]:
+    """Defaults overlaid with the JSON in ``name``.
+
+    The built-in ids are the local emulators'; a deployed stage must configure its
+    own (they are the account's, from the WeChat and Tencent consoles), so there a
+    missing setting is an error, which leaves the notice failed and visible.
+    """
     raw = os.environ.get(name)
     if not raw:
+        if os.environ.get("STAGE", "local") != "local":
+            raise TemplateError(f"{name} must be set outside the local stage")
         return defaults
     try:
         overrides = json.loads(raw)

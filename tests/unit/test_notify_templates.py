@@ -86,3 +86,16 @@ def test_unknown_purposes_and_bad_configuration_are_template_errors(monkeypatch)
     monkeypatch.setenv("WECHAT_TEMPLATES", "{not json")
     with pytest.raises(TemplateError):
         render_wechat("task_offered", VALUES)
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_a_deployed_stage_must_configure_its_own_template_ids(monkeypatch, stage):
+    monkeypatch.setenv("STAGE", stage)
+    monkeypatch.delenv("WECHAT_TEMPLATES", raising=False)
+    monkeypatch.delenv("SMS_TEMPLATES", raising=False)
+    with pytest.raises(TemplateError, match="WECHAT_TEMPLATES"):
+        render_wechat("task_offered", VALUES)
+    with pytest.raises(TemplateError, match="SMS_TEMPLATES"):
+        render_sms("task_offered", VALUES)
+    monkeypatch.setenv("STAGE", "local")
+    assert render_sms("task_offered", VALUES).template_id
