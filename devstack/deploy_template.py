@@ -47,7 +47,7 @@ RETAINED_STAGES = frozenset({"prod"})
 PARTITION = "aws"  # "aws-cn" for the Beijing/Ningxia regions
 
 # DynamoDB actions the code performs (PynamoDB 6.1): Model.get -> GetItem, save -> PutItem,
-# update -> UpdateItem, delete -> DeleteItem (the WeChat token cache), query -> Query,
+# update -> UpdateItem, delete -> DeleteItem (the WeChat token cache only), query -> Query,
 # Model.batch_get -> BatchGetItem (followers of merged reports); TransactWrite.save/update need
 # PutItem/UpdateItem on each table (TransactWriteItems is not an IAM action). PynamoDB 6 builds
 # its table metadata from the model classes, so DescribeTable is only needed by
@@ -55,13 +55,14 @@ PARTITION = "aws"  # "aws-cn" for the Beijing/Ningxia regions
 # using it (TransactWrite.condition_check -> ConditionCheckItem); never Scan.
 DYNAMODB_TABLE_ACTIONS = (
     "dynamodb:BatchGetItem",
-    "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
     "dynamodb:Query",
     "dynamodb:UpdateItem",
 )
 DYNAMODB_INDEX_ACTIONS = ("dynamodb:Query",)
+# Nothing is deleted but the shared WeChat access token when WeChat says it expired.
+DYNAMODB_DELETE_TABLES = ("tokens",)
 # uploads/: presigned POST (signed with PutObject), HeadObject and presigned GET (GetObject);
 # qrcodes/: generated PNGs stored and read back.
 S3_OBJECT_PREFIXES = ("uploads/", "qrcodes/")
@@ -488,6 +489,12 @@ def build_policy(
                 "Effect": "Allow",
                 "Action": list(DYNAMODB_TABLE_ACTIONS),
                 "Resource": [table_arn + model.Meta.logical_name for model in ALL_MODELS],
+            },
+            {
+                "Sid": "DynamoDeleteOnlyTheTokenCache",
+                "Effect": "Allow",
+                "Action": ["dynamodb:DeleteItem"],
+                "Resource": [table_arn + name for name in DYNAMODB_DELETE_TABLES],
             },
             {
                 "Sid": "DynamoQueryOnStageTableIndexes",

@@ -348,6 +348,13 @@ def test_role_is_least_privilege(sam: dict, environment: dict) -> None:
         "sqs:GetQueueAttributes",
     }
     assert needed <= granted
+    deletable = {
+        resource
+        for statement in statements
+        if "dynamodb:DeleteItem" in _items(statement["Action"])
+        for resource in _items(statement["Resource"])
+    }
+    assert deletable and all(r.endswith(":table/ssp-prod-tokens") for r in deletable), deletable
     # Consuming is for the worker's role only.
     for logical_id, function in _functions(sam).items():
         role_actions = {
