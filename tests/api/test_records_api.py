@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from chalice import Chalice
 from chalice.test import Client
 
 from chalicelib.store.models import StatsModel
@@ -18,27 +17,12 @@ from chalicelib.workflow.engine import beijing_day
 from tests.conftest import Api
 from tests.workflow_helpers import Loop, drain, settle_queue
 
-_apps: dict[str, Chalice] = {}
-
-
-def _app() -> Chalice:
-    """app.py's app once it registers the record blueprint; until then an app of our own."""
-    import app as app_module
-    from chalicelib.api import record_routes
-
-    if "/deputies/{deputy_id}/record" in app_module.app.routes:
-        return app_module.app
-    if "records" not in _apps:
-        own = Chalice(app_name="suishoupai")
-        own.register_blueprint(record_routes.blueprint)
-        own.register_middleware(app_module.errors_and_access_log, "http")
-        _apps["records"] = own
-    return _apps["records"]
-
 
 @pytest.fixture
 def records(env) -> Iterator[Api]:
-    with Client(_app(), stage_name="local") as client:
+    from app import app
+
+    with Client(app, stage_name="local") as client:
         yield Api(client)
 
 

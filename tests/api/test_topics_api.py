@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from chalice import Chalice
 from chalice.test import Client
 
 from chalicelib.bootstrap import services
@@ -23,28 +22,11 @@ from tests.conftest import Api
 from tests.workflow_helpers import drain
 
 CATEGORY = "community.ebike"
-_apps: dict[str, Chalice] = {}
-
-
-def _app() -> Chalice:
-    """app.py's app once it registers the topic blueprints; until then an app of our own."""
-    import app as app_module
-    from chalicelib.api import topic_handlers, topic_routes
-
-    if "/topics" in app_module.app.routes:
-        return app_module.app
-    if "topics" not in _apps:
-        own = Chalice(app_name="suishoupai")
-        own.register_blueprint(topic_routes.blueprint)
-        own.register_blueprint(topic_handlers.blueprint)
-        own.register_middleware(app_module.errors_and_access_log, "http")
-        _apps["topics"] = own
-    return _apps["topics"]
-
-
 @pytest.fixture
 def topics(env) -> Iterator[Api]:
-    with Client(_app(), stage_name="local") as client:
+    from app import app
+
+    with Client(app, stage_name="local") as client:
         yield Api(client)
 
 
