@@ -20,6 +20,7 @@ from chalicelib.api import (
     topic_routes,
     workflow_handlers,
 )
+from chalicelib.api.http import UnhandledViewError, guard_views
 from chalicelib.errors import AppError
 from chalicelib.observability import configure_logging, get_logger, log_event, request_id_var
 
@@ -35,9 +36,12 @@ app.register_blueprint(digest_handlers.blueprint)
 app.register_blueprint(topic_routes.blueprint)
 app.register_blueprint(topic_handlers.blueprint)
 app.register_blueprint(record_routes.blueprint)
+guard_views(app)
 
-configure_logging()
+configure_logging(app.log)
 log = get_logger("http")
+
+INTERNAL_ERROR = {"code": "internal_error", "message": "系统繁忙，请稍后重试", "field": None}
 
 
 CHALICE_ERRORS = {
@@ -50,8 +54,11 @@ CHALICE_ERRORS = {
 
 
 def _as_app_error(response: Response) -> Response:
-    """Chalice's own error bodies ({"Code", "Message"}) in the app's error format."""
+    """Chalice's own errors in the app's format; a 5xx not already ours is `internal_error`."""
     body = response.body
+    ours = isinstance(body, dict) and "error" in body
+    if response.status_code >= 500 and not ours:
+        return Response(body={"error": dict(INTERNAL_ERROR)}, status_code=response.status_code)
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         code, message = CHALICE_ERRORS.get(response.status_code, ("error", "请求无法处理"))
         response.body = {"error": {"code": code, "message": message, "field": None}}
@@ -74,18 +81,14 @@ def errors_and_access_log(event, get_response):
             response = _as_app_error(get_response(event))
         except AppError as error:
             response = Response(body=error.body(), status_code=error.status)
-        except Exception:
-            log.exception("unhandled error")
-            response = Response(
-                body={
-                    "error": {
-                        "code": "internal_error",
-                        "message": "系统繁忙，请稍后重试",
-                        "field": None,
-                    }
-                },
-                status_code=500,
+        except Exception as error:
+            failure = error.__cause__ if isinstance(error, UnhandledViewError) else error
+            log.error(
+                "unhandled error",
+                exc_info=failure,
+                extra={"fields": {"method": event.method, "path": event.path}},
             )
+            response = Response(body={"error": dict(INTERNAL_ERROR)}, status_code=500)
         response.headers["X-Request-Id"] = request_id
         log_event(
             log,

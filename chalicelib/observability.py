@@ -13,12 +13,25 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# A mainland mobile number: an optional +86 / 0086 / 86 prefix, then 1[3-9]x xxxx xxxx,
+# the groups optionally separated by one hyphen or space.
+_PHONE = re.compile(
+    r"(?<!\d)(?P<prefix>(?:\+|00)?86[- ]?)?"
+    r"(?P<head>1[3-9]\d)(?P<sep1>[- ]?)\d{4}(?P<sep2>[- ]?)(?P<tail>\d{4})(?!\d)"
+)
+
+
+def _masked(match: re.Match) -> str:
+    prefix, head, tail = match.group("prefix") or "", match.group("head"), match.group("tail")
+    return f"{prefix}{head}{match.group('sep1')}****{match.group('sep2')}{tail}"
 
 
 def mask_phone(text: str) -> str:
-    """Mask every mainland mobile number in `text`: 13800138000 → 138****8000."""
-    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    """Mask every mainland mobile number in `text`: 13800138000 → 138****8000.
+
+    Also +8613800138000 → +86138****8000 and 138-0013-8000 → 138-****-8000.
+    """
+    return _PHONE.sub(_masked, text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,8 +54,14 @@ class JsonFormatter(logging.Formatter):
         return mask_phone(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def configure_logging(level: int = logging.INFO) -> None:
-    """Route the app's loggers through the JSON formatter (idempotent)."""
+def configure_logging(*others: logging.Logger, level: int = logging.INFO) -> None:
+    """Route the app's loggers through the JSON formatter (idempotent).
+
+    `others` (e.g. Chalice's `app.log`) keep their handlers but format as JSON too.
+    """
+    for logger in others:
+        for handler in logger.handlers:
+            handler.setFormatter(JsonFormatter())
     root = logging.getLogger("ssp")
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         return

@@ -4,7 +4,7 @@ the API, and the workers AWS would run (notice-queue consumer, schedules).
 `python -m devstack run` (what `make run` calls) starts everything in the
 foreground, loads the demo data, prints the URLs and demo login codes, and
 stops it all on Ctrl-C. Ports come from SSP_API_PORT, SSP_MOTO_PORT,
-SSP_WECHAT_PORT and SSP_SMS_PORT (0 picks a free one); SSP_SCHEDULE_SECONDS sets
+SSP_WECHAT_PORT, SSP_SMS_PORT and SSP_WECOM_PORT (0 picks a free one); SSP_SCHEDULE_SECONDS sets
 how often the scheduled handlers run (default 10 s).
 """
 

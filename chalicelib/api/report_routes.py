@@ -5,14 +5,15 @@ from __future__ import annotations
 from chalice import Blueprint, Response
 
 from chalicelib.adapters.uploads import ALLOWED_TYPES
-from chalicelib.api.http import caller, json_body, query_param
+from chalicelib.api.http import caller, int_param, json_body, query_param
 from chalicelib.bootstrap import services
 from chalicelib.errors import InvalidField
 from chalicelib.reports.intake import submit_report
 from chalicelib.reports.reading import (
+    DEFAULT_PAGE,
+    MAX_PAGE,
     load_readable_report,
     my_reports,
-    parse_limit,
     station_name,
     timeline,
 )
@@ -29,7 +30,7 @@ def post_upload():
     body = json_body(request)
     svc = services()
     content_type = body.get("content_type")
-    if content_type not in ALLOWED_TYPES:
+    if not isinstance(content_type, str) or content_type not in ALLOWED_TYPES:
         raise InvalidField("仅支持 JPEG、PNG、WebP 图片", field="content_type")
     size = body.get("size")
     if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
@@ -68,7 +69,14 @@ def get_my_reports():
     request = blueprint.current_request
     principal = caller(request)
     services()
-    limit = parse_limit(query_param(request, "limit"))
+    limit = int_param(
+        request,
+        "limit",
+        default=DEFAULT_PAGE,
+        low=1,
+        high=MAX_PAGE,
+        message=f"每页条数须为 1～{MAX_PAGE}",
+    )
     items, cursor = my_reports(principal, limit, query_param(request, "cursor"))
     return {"items": [summary_view(item) for item in items], "next_cursor": cursor}
 

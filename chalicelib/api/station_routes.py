@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalice import Blueprint, Response
 
-from chalicelib.api.http import caller, query_param
+from chalicelib.api.http import caller, int_param, query_param, require_accept
 from chalicelib.bootstrap import services
 from chalicelib.errors import InvalidField
 from chalicelib.reports.categories import taxonomy
@@ -33,10 +33,15 @@ def list_nearest_stations():
     services()
     lat = _coordinate("lat", -90, 90)
     lng = _coordinate("lng", -180, 180)
-    raw_limit = query_param(blueprint.current_request, "limit") or "10"
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_STATIONS:
-        raise InvalidField(f"数量须为 1～{MAX_STATIONS}", field="limit")
-    found = nearest_stations(lat, lng, int(raw_limit))
+    limit = int_param(
+        blueprint.current_request,
+        "limit",
+        default=10,
+        low=1,
+        high=MAX_STATIONS,
+        message=f"数量须为 1～{MAX_STATIONS}",
+    )
+    found = nearest_stations(lat, lng, limit)
     return {"stations": [station_summary(station, distance) for station, distance in found]}
 
 
@@ -48,7 +53,9 @@ def get_station_detail(station_id: str):
 
 @blueprint.route("/stations/{station_id}/qrcode", methods=["GET"])
 def get_station_qrcode(station_id: str):
-    caller(blueprint.current_request)
+    request = blueprint.current_request
+    caller(request)
+    require_accept(request, "image/png")
     png = station_qrcode_png(services(), station_id)
     return Response(
         body=png,

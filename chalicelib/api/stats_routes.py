@@ -29,7 +29,7 @@ blueprint = Blueprint(__name__)
 
 SCOPE_RE = re.compile(r"^(city|district|station):([A-Za-z0-9_-]{1,64})$")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 MAX_DISTRICTS = 50
@@ -60,7 +60,7 @@ def _own_scope(principal: Principal) -> str:
 
 def _date(value: str, field: str) -> date:
     try:
-        if not DATE_RE.match(value):
+        if not DATE_RE.fullmatch(value):
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from chalicelib.errors import Unauthorized
 
 ROLES = ("citizen", "deputy", "station_staff", "district_staff", "city_staff", "handler")
 STAFF_ROLES = ("station_staff", "district_staff", "city_staff")
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)
@@ -72,10 +74,10 @@ def issue_token(
 def verify_token(token: str, secret: str, now: float | None = None) -> Principal:
     """The principal of a valid token; `Unauthorized` when forged, malformed or expired."""
     now = time.time() if now is None else now
-    try:
-        payload, signature = token.split(".")
-    except ValueError:
-        raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from None
+    if not TOKEN_SHAPE.fullmatch(token):
+        # compare_digest refuses non-ASCII text with a TypeError: check the alphabet first.
+        raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+    payload, signature = token.split(".")
     if not hmac.compare_digest(signature, _sign(secret, payload)):
         raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
     try:

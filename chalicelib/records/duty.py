@@ -130,7 +130,7 @@ def parse_activity(body: dict) -> dict:
         if name not in ACTIVITY_FIELDS:
             raise InvalidField(f"不支持的字段 {name}", field=name, code="unknown_field")
     kind = body.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InvalidField(f"履职类型须为 {'、'.join(KINDS)} 之一", field="kind")
     title = body.get("title")
     if not isinstance(title, str) or not title.strip():

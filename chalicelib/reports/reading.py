@@ -69,15 +69,6 @@ def decode_cursor(cursor: str | None, principal: Principal) -> dict | None:
     return key
 
 
-def parse_limit(value: str | None) -> int:
-    """Page size from the query string (1–50, default 20)."""
-    if value is None:
-        return DEFAULT_PAGE
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
-        raise InvalidField(f"每页条数须为 1～{MAX_PAGE}", field="limit")
-    return int(value)
-
-
 def my_reports(
     principal: Principal, limit: int, cursor: str | None
 ) -> tuple[list[ReportModel], str | None]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 
 import pytest
+from chalice import Chalice, Response
+from chalice.test import Client
 
 VALID = {"station_id": "S01", "category": "municipal.road", "text": "路灯不亮"}
 
@@ -127,7 +131,16 @@ def test_wrong_content_type_is_415_in_the_app_error_format(api):
 
 @pytest.mark.parametrize(
     "authorization",
-    [None, "Bearer", "Basic abc", "Bearer not-a-token", "Bearer a.b", "Bearer e30.forged"],
+    [
+        None,
+        "Bearer",
+        "Basic abc",
+        "Bearer not-a-token",
+        "Bearer a.b",
+        "Bearer e30.forged",
+        "Bearer a.é",
+        "Bearer e30.签名",
+    ],
 )
 def test_missing_or_forged_token_is_401(api, authorization):
     headers = {"Content-Type": "application/json"}
@@ -168,6 +181,8 @@ def test_bad_idempotency_key_is_422_naming_the_header(api, header):
     [
         ({"content_type": "image/gif", "size": 10}, "content_type"),
         ({"size": 10}, "content_type"),
+        ({"content_type": ["image/jpeg"], "size": 10}, "content_type"),
+        ({"content_type": {"type": "image/jpeg"}, "size": 10}, "content_type"),
         ({"content_type": "image/jpeg", "size": 0}, "size"),
         ({"content_type": "image/jpeg", "size": "10"}, "size"),
         ({"content_type": "image/jpeg", "size": 10 * 1024 * 1024 + 1}, "size"),
@@ -189,6 +204,9 @@ def test_bad_upload_requests_name_the_field(api, body, field):
         ("lat=36&lng=120&limit=0", "limit"),
         ("lat=36&lng=120&limit=many", "limit"),
         ("lat=nan&lng=120", "lat"),
+        ("lat=36&lng=120&limit=%C2%B2", "limit"),
+        ("lat=36&lng=120&limit=%D9%A1", "limit"),
+        ("lat=36&lng=120&limit=%EF%BC%95", "limit"),
     ],
 )
 def test_bad_station_queries_name_the_field(api, query, field):
@@ -202,6 +220,8 @@ def test_bad_station_queries_name_the_field(api, query, field):
     [
         ("limit=0", "limit"),
         ("limit=x", "limit"),
+        ("limit=%C2%B2", "limit"),
+        ("limit=%EF%BC%95", "limit"),
         ("cursor=%%%", "cursor"),
         ("cursor=eyJhIjoxfQ", "cursor"),
     ],
@@ -242,3 +262,157 @@ def test_login_code_problems_are_4xx(api, wechat):
 def test_unknown_route_is_an_app_error(api):
     response = api.request("GET", "/nowhere")
     assert response.status_code in (403, 404)
+
+
+def _nested(depth: int) -> list:
+    value: list = ["x"]
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 60_000,
+        '{"a":' * 12_000,
+        json.dumps({**VALID, "photos": _nested(40)}),
+    ],
+    ids=["deep-list", "deep-object", "deep-under-the-recursion-limit"],
+)
+def test_a_deeply_nested_body_is_400(api, raw):
+    token = api.login()["token"]
+    assert len(raw.encode()) < 64 * 1024
+    status, answer = api.json("POST", "/reports", token=token, raw=raw)
+    assert status == 400
+    assert answer["error"]["code"] == "body_too_deep"
+    assert answer["error"]["message"] == "请求内容嵌套层级过深"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"text": "路灯\ud800不亮"}, "text"),
+        ({"address": "汇泉路\udfff"}, "address"),
+        ({"photos": ["uploads/u/\ud83d.jpg"]}, "photos[0]"),
+        ({"location": {"lat": 36.0, "lng": 120.3, "\ud800": 1}}, "location"),
+    ],
+    ids=["text", "address", "photos", "nested-key"],
+)
+def test_a_lone_surrogate_is_422_naming_the_field(api, change, field):
+    token = api.login()["token"]
+    status, answer = api.json("POST", "/reports", {**VALID, **change}, token=token)
+    assert status == 422, answer
+    assert answer["error"] == {
+        "code": "invalid_characters",
+        "message": "包含无法识别的字符",
+        "field": field,
+    }
+
+
+def test_a_surrogate_pair_is_ordinary_text(api):
+    token = api.login()["token"]
+    status, answer = api.json("POST", "/reports", {**VALID, "text": "路灯不亮😀"}, token=token)
+    assert status == 201, answer
+    assert answer["text"] == "路灯不亮😀"
+
+
+def test_a_lone_surrogate_in_the_login_code_is_422(api, wechat):
+    status, answer = api.json("POST", "/auth/login", {"code": "abc\ud800"})
+    assert status == 422
+    assert answer["error"]["field"] == "code"
+    assert answer["error"]["message"] == "包含无法识别的字符"
+    assert not wechat.state.calls("jscode2session")
+
+
+@pytest.mark.parametrize("kind", [["meetings"], {"meetings": 1}])
+def test_an_unhashable_duty_kind_is_422(api, kind):
+    from chalicelib.workflow.engine import beijing_day
+
+    token = api.login("staff-station-01")["token"]
+    body = {"kind": kind, "title": "视察", "date": beijing_day()}
+    status, answer = api.json("POST", "/deputies/D01/activities", body, token=token)
+    assert status == 422
+    assert answer["error"]["field"] == "kind"
+
+
+@pytest.mark.parametrize("accept", [None, "text/html", "application/json", "image/*"])
+def test_a_qrcode_without_accept_image_png_is_406_telling_what_to_send(api, wechat, accept):
+    token = api.login()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    if accept:
+        headers["Accept"] = accept
+    response = api.client.http.get("/stations/S01/qrcode", headers=headers)
+    assert response.status_code == 406
+    error = json.loads(response.body)["error"]
+    assert error["code"] == "not_acceptable"
+    assert error["field"] == "Accept"
+    assert "Accept: image/png" in error["message"]
+    assert not wechat.state.calls("getwxacodeunlimit")
+
+
+@pytest.mark.parametrize("accept", ["image/png", "*/*", "text/html, image/png;q=0.9"])
+def test_a_qrcode_with_an_accept_admitting_png_is_the_png(api, accept):
+    token = api.login()["token"]
+    response = api.client.http.get(
+        "/stations/S01/qrcode", headers={"Authorization": f"Bearer {token}", "Accept": accept}
+    )
+    assert response.status_code == 200
+    assert response.body.startswith(b"\x89PNG")
+
+
+def _json_log_handler(logger: str = "ssp") -> logging.StreamHandler:
+    """The JSON-formatting handler `configure_logging` set up on `logger`."""
+    from chalicelib.observability import JsonFormatter
+
+    handlers = logging.getLogger(logger).handlers
+    return next(h for h in handlers if isinstance(h.formatter, JsonFormatter))
+
+
+def test_an_unexpected_failure_in_a_view_is_a_json_500_logged_with_the_request_id(api, monkeypatch):
+    # A broken setting makes `services()` raise ValueError inside the view; the bad value
+    # looks like a phone number, which must not reach the log unmasked.
+    monkeypatch.setenv("UPLOAD_MAX_BYTES", "13800138000x")
+    handler, stream = _json_log_handler(), io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        response = api.request("GET", "/stations/S01")
+    finally:
+        handler.setStream(previous)
+    assert response.status_code == 500
+    assert json.loads(response.body) == {
+        "error": {"code": "internal_error", "message": "系统繁忙，请稍后重试", "field": None}
+    }
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    failure = next(line for line in lines if line["message"] == "unhandled error")
+    assert failure["request_id"] == response.headers["X-Request-Id"]
+    assert failure["level"] == "ERROR"
+    assert failure["path"] == "/stations/{station_id}"
+    assert "ValueError" in failure["exception"]
+    assert "13800138000" not in stream.getvalue()
+    assert "138****8000x" in failure["exception"]
+
+
+def test_chalices_own_500_is_the_app_error(env):
+    """A failure Chalice catches itself (here a header it refuses) still ends as our 500."""
+    import app as app_module
+
+    own = Chalice(app_name="suishoupai")
+
+    @own.route("/broken-header")
+    def broken_header():
+        return Response(body={}, headers={"X-Bad": "line\nbreak"})
+
+    own.register_middleware(app_module.errors_and_access_log, "http")
+    handler, stream = _json_log_handler(app_module.app.log.name), io.StringIO()
+    previous = handler.setStream(stream)
+    try:
+        with Client(own, stage_name="local") as client:
+            response = client.http.get("/broken-header")
+    finally:
+        handler.setStream(previous)
+    assert response.status_code == 500
+    assert json.loads(response.body)["error"]["code"] == "internal_error"
+    logged = json.loads(stream.getvalue().splitlines()[0])
+    assert logged["request_id"] == response.headers["X-Request-Id"]
+    assert "line\\nbreak" in logged["exception"]

@@ -32,6 +32,8 @@ def running_stack():
         "SSP_API_PORT": "0",
         "SSP_MOTO_PORT": "0",
         "SSP_WECHAT_PORT": "0",
+        "SSP_SMS_PORT": "0",
+        "SSP_WECOM_PORT": "0",
         "PYTHONUNBUFFERED": "1",
     }
     for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "WECHAT_API_BASE", "TABLE_PREFIX"):
@@ -76,6 +78,25 @@ def running_stack():
 def test_the_stack_prints_urls_and_demo_codes(running_stack):
     for code in ("deputy-01", "staff-city", "staff-district-1", "handler-01"):
         assert code in running_stack["output"]
+
+
+def test_every_server_is_on_a_free_port_so_a_running_make_run_cannot_clash(running_stack):
+    from devstack.stack import DEFAULT_PORTS
+
+    labels = {
+        "SSP_API_PORT": "API",
+        "SSP_MOTO_PORT": "moto (AWS)",
+        "SSP_WECHAT_PORT": "WeChat emulator",
+        "SSP_SMS_PORT": "SMS emulator",
+        "SSP_WECOM_PORT": "WeCom emulator",
+    }
+    assert set(labels) == set(DEFAULT_PORTS)
+    for name, label in labels.items():
+        found = re.search(
+            rf"^{re.escape(label)}\s+http://[^:/]+:(\d+)", running_stack["output"], re.M
+        )
+        assert found, f"{label} URL not printed"
+        assert int(found.group(1)) != DEFAULT_PORTS[name], f"{label} on its default port"
 
 
 def test_scan_to_report_end_to_end(running_stack):
