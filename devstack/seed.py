@@ -32,6 +32,9 @@ def load_demo(services: Services) -> dict:
             wecom_key=f"robot-{row['id']}",
         ).save()
     stations = {}
+    # Stations with staff in the demo (S01, S05) have a WeCom group robot, so their digests
+    # go out (and are checked) like those of the city and the districts.
+    staffed = {row["station_id"] for row in data["logins"] if row["role"] == "station_staff"}
     for row in data["stations"]:
         station = StationModel(
             row["id"],
@@ -48,7 +51,11 @@ def load_demo(services: Services) -> dict:
         station.save()
         stations[station.id] = station
         ScopeModel(
-            "station", station.id, name=station.name, parent=f"district:{station.district_id}"
+            "station",
+            station.id,
+            name=station.name,
+            parent=f"district:{station.district_id}",
+            wecom_key=f"robot-{station.id}" if station.id in staffed else None,
         ).save()
     for row in data["deputies"]:
         station = stations[row["station_id"]]

@@ -50,8 +50,10 @@ class WeChatUnavailable(WeChatError):
 class WeChatUnconfirmed(WeChatUnavailable):
     """The request reached WeChat but no answer came in time: it may well have been done.
 
-    Sending a subscribe message again could reach the person twice (and spend a second
-    one-time subscription), so notices treat this as sent, unconfirmed.
+    Raised for a read timeout only (a connect timeout never reached WeChat: plain
+    ``WeChatUnavailable``, retried). Sending a subscribe message again could reach the person
+    twice (and spend a second one-time subscription), so notices are not re-sent: they are
+    recorded as ``unconfirmed`` and listed with the failed notices for staff.
     """
 
 

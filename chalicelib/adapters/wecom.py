@@ -5,7 +5,9 @@
 * Every failure surfaces as ``WeComUnavailable`` (retryable: 45009 rate limit, -1 system busy,
   HTTP 5xx/429, timeouts, connection errors, unreadable answers) or ``WeComRejected`` (not
   retryable: 93000 invalid webhook url, 40058 content too long, any other errcode). Nothing here
-  sleeps or retries: on 45009 (20 messages a minute per robot) the caller retries later.
+  sleeps or retries: on 45009 (``.rate_limited``: 20 messages a minute per robot) the caller
+  tries again a minute later; notice delivery also counts each robot's messages per minute
+  before sending (``robot_fingerprint`` names the robot there).
 * The robot key is a secret: it never appears in exception messages (they show ``mask_key``),
   exceptions do not chain the ``requests`` errors (whose text and request carry the URL), and
   urllib3's debug log lines have ``key=`` values scrubbed.
@@ -16,6 +18,7 @@ Configuration comes from the environment, read at each send: ``WECOM_WEBHOOK_BAS
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -72,6 +75,12 @@ def mask_key(key: str) -> str:
     if len(key) <= 8:
         return "****"
     return f"****{key[-4:]}"
+
+
+def robot_fingerprint(key: str) -> str:
+    """A stable name of the robot ``key`` that reveals nothing of it (16 hex digits of SHA-256):
+    fit for ledger keys and logs."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def _scrub(text: str, key: str) -> str:

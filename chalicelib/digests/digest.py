@@ -2,28 +2,43 @@
 
 Every morning at 09:00 Beijing time (and on Mondays for the past week) each city,
 district and station of the scope directory gets a digest of its period: new,
-accepted, overdue (the oldest items with their age and who holds them),
-escalated, closed, satisfaction, and notices that failed. It goes to the area's
-WeCom group robot (markdown, split under 4096 bytes) and as a WeChat subscribe
-message to its staff, linking to the staff page. Each digest is an outbox item
-whose id names the area, the period and the recipient, so running the job twice
-sends nothing twice.
+accepted, overdue (the five oldest items with their age and the names of the deputy
+and department holding them), escalated, closed, satisfaction, and the notices that
+failed or stayed unconfirmed during the period. It goes to the area's WeCom group
+robot (markdown, split under 4096 bytes) and as a WeChat subscribe message to its
+staff, linking to the staff page. Each digest is an outbox item whose id names the
+area, the period and the recipient, so running the job twice sends nothing twice.
+
+Reads: the overdue index per district (oldest first; a station's digest pages through
+its district's partition until it has the station's five oldest, at most
+``OVERDUE_READ_LIMIT`` items), the failed-notices index over the period's
+``failed_at`` range, and one batch get each for the holders' names.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from chalicelib.bootstrap import Services
 from chalicelib.clock import utcnow
 from chalicelib.notify.outbox import Notice, Recipient, Scope, outbox_items
 from chalicelib.notify.queue import enqueue
 from chalicelib.observability import get_logger, log_event
-from chalicelib.store.models import OutboxModel, ReportModel, ScopeModel
+from chalicelib.store.models import (
+    DepartmentModel,
+    DeputyModel,
+    OutboxModel,
+    ReportModel,
+    ScopeModel,
+)
 from chalicelib.workflow import people
 from chalicelib.workflow.calendar import BEIJING
 
 OLDEST_OVERDUE = 5
+OVERDUE_READ_LIMIT = 2000
+OVERDUE_PAGE_SIZE = 200
+FAILED_READ_LIMIT = 2000
 STAFF_PAGE = "pages/staff/digest?scope={scope}&period={period}"
 log = get_logger("digests")
 
@@ -44,29 +59,100 @@ def period_of(kind: str, now: datetime) -> tuple[str, str, str]:
 
 
 def _overdue_items(kind: str, ident: str, district_ids: list[str]) -> list[ReportModel]:
+    """The area's oldest overdue reports (at most ``OLDEST_OVERDUE``), oldest first."""
+    if kind == "station":
+        return _station_overdue(ident, district_ids[0]) if district_ids else []
     items: list[ReportModel] = []
     for district in district_ids:
-        items += list(ReportModel.overdue.query(district, limit=OLDEST_OVERDUE * 4))
-    if kind == "station":
-        items = [i for i in items if i.station_id == ident]
+        items += list(ReportModel.overdue.query(district, limit=OLDEST_OVERDUE))
     items.sort(key=lambda i: i.overdue_since or "")
     return items[:OLDEST_OVERDUE]
 
 
-def _failed_count(scope: Scope) -> int:
-    count = 0
-    for item in OutboxModel.failed.query("failed", scan_index_forward=False, limit=500):
-        if (
-            (scope.city_id and item.scope_city_id == scope.city_id and not scope.district_id)
-            or (
-                scope.district_id
-                and item.scope_district_id == scope.district_id
-                and not scope.station_id
-            )
-            or (scope.station_id and item.scope_station_id == scope.station_id)
-        ):
-            count += 1
-    return count
+def _station_overdue(station_id: str, district_id: str) -> list[ReportModel]:
+    """A station's oldest overdue reports: its district's overdue partition, oldest first,
+    read page by page until the station's ``OLDEST_OVERDUE`` are found (bounded)."""
+    found: list[ReportModel] = []
+    read = 0
+    for item in ReportModel.overdue.query(
+        district_id, limit=OVERDUE_READ_LIMIT, page_size=OVERDUE_PAGE_SIZE
+    ):
+        read += 1
+        if item.station_id == station_id:
+            found.append(item)
+            if len(found) == OLDEST_OVERDUE:
+                return found
+    if read >= OVERDUE_READ_LIMIT:
+        log_event(log, "station overdue list cut at the read limit", station=station_id, read=read)
+    return found
+
+
+@dataclass(frozen=True)
+class NoticeCounts:
+    """Notices of an area that failed, or stayed unconfirmed, during a period."""
+
+    failed: int = 0
+    unconfirmed: int = 0
+
+
+def _period_bounds(first: str, last: str) -> tuple[str, str]:
+    """The UTC ``failed_at`` range (ISO, as delivery writes it) of Beijing days first…last."""
+    start = datetime.combine(date.fromisoformat(first), time(), BEIJING)
+    end = datetime.combine(date.fromisoformat(last) + timedelta(days=1), time(), BEIJING)
+    end -= timedelta(microseconds=1)
+    return (
+        start.astimezone(UTC).isoformat(timespec="microseconds"),
+        end.astimezone(UTC).isoformat(timespec="microseconds"),
+    )
+
+
+def _in_area(scope: Scope, item: OutboxModel) -> bool:
+    if scope.station_id:
+        return item.scope_station_id == scope.station_id
+    if scope.district_id:
+        return item.scope_district_id == scope.district_id
+    return bool(scope.city_id) and item.scope_city_id == scope.city_id
+
+
+def _notice_counts(scope: Scope, first: str, last: str) -> NoticeCounts:
+    """Failed and unconfirmed notices of the area whose outcome fell within the period."""
+    start, end = _period_bounds(first, last)
+    failed = unconfirmed = 0
+    for item in OutboxModel.failed.query(
+        "failed", OutboxModel.failed_at.between(start, end), limit=FAILED_READ_LIMIT
+    ):
+        if not _in_area(scope, item):
+            continue
+        if item.status == "unconfirmed":
+            unconfirmed += 1
+        else:
+            failed += 1
+    return NoticeCounts(failed, unconfirmed)
+
+
+def _holder_names(items: list[ReportModel]) -> dict[str, str]:
+    """Names of the deputies and departments holding ``items`` (one batch get each)."""
+    names: dict[str, str] = {}
+    deputies = sorted({i.accepted_by for i in items if i.accepted_by})
+    departments = sorted({i.department_id for i in items if i.department_id})
+    if deputies:
+        for deputy in DeputyModel.batch_get(deputies, attributes_to_get=["id", "name"]):
+            names[f"deputy:{deputy.id}"] = deputy.name
+    if departments:
+        for department in DepartmentModel.batch_get(departments, attributes_to_get=["id", "name"]):
+            names[f"department:{department.id}"] = department.name
+    return names
+
+
+def _holder(item: ReportModel, names: dict[str, str]) -> str:
+    """Who holds an overdue report: the deputy's name, and the department's when transferred."""
+    if item.accepted_by:
+        holder = f"{names.get(f'deputy:{item.accepted_by}', item.accepted_by)}代表"
+    else:
+        holder = "待接单"
+    if item.department_id:
+        holder += f"／{names.get(f'department:{item.department_id}', item.department_id)}"
+    return holder
 
 
 def _percent(value: float | None) -> str:
@@ -78,10 +164,11 @@ def render(
     label: str,
     figures: dict,
     overdue: list[ReportModel],
-    failed: int,
+    notices: NoticeCounts,
     now: datetime,
+    names: dict[str, str] | None = None,
 ) -> str:
-    """The digest as WeCom markdown (Chinese)."""
+    """The digest as WeCom markdown (Chinese); ``names`` from ``_holder_names``."""
     from chalicelib.reports.categories import leaf_categories
 
     lines = [
@@ -94,7 +181,8 @@ def render(
         f"{_percent(figures.get('satisfaction'))}　一次办结率："
         f"{_percent(figures.get('one_time_closure_rate'))}",
         f'- 超期未办：<font color="warning">{figures.get("overdue") or 0}</font>'
-        f"　提级督办：{figures.get('escalated', 0)}　发送失败的通知：{failed}",
+        f"　提级督办：{figures.get('escalated', 0)}",
+        f"- 发送失败的通知：{notices.failed}　未确认送达的通知：{notices.unconfirmed}",
     ]
     if overdue:
         lines += ["", "**最久超期事项**"]
@@ -102,9 +190,7 @@ def render(
             since = datetime.fromisoformat(item.overdue_since)
             days = max(0, (now - since).days)
             category = leaf_categories().get(item.category, {}).get("name", item.category)
-            holder = f"{item.accepted_by}代表" if item.accepted_by else "待接单"
-            if item.department_id:
-                holder += f"／{item.department_id}"
+            holder = _holder(item, names or {})
             lines.append(f"- {item.id}｜{category}｜超期 {days} 天｜{holder}")
     lines += ["", f'<font color="comment">生成于 {now.astimezone(BEIJING):%Y-%m-%d %H:%M}</font>']
     return "\n".join(lines)
@@ -140,7 +226,8 @@ def digest_items(area_kind: str, area: ScopeModel, period: str, now: datetime) -
         f"{area_kind}:{area.id}", first, last, districts if area_kind == "city" else None
     )
     overdue = _overdue_items(area_kind, area.id, districts)
-    content = render(area, label, figures, overdue, _failed_count(scope), now)
+    notices = _notice_counts(scope, first, last)
+    content = render(area, label, figures, overdue, notices, now, _holder_names(overdue))
     subject = f"digest:{area_kind}:{area.id}:{label}"
     summary = (
         f"新增{figures.get('new', 0)} 办结{figures.get('closed', 0)} "

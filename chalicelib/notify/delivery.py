@@ -10,14 +10,28 @@
 
    * sent → ``sent`` (leaves the due and SMS indexes);
    * WeChat 43101 (not subscribed) → ``skipped``; other refusals → ``failed``;
+   * WeChat read timeout (the request reached WeChat, no answer came) → ``unconfirmed``: never
+     sent again (a subscribe message has no idempotency key, a second one would reach the
+     person twice), but listed with the failed notices so staff see it;
    * transient failures → back to ``pending`` with an exponential, fully jittered backoff and a
      delayed queue message; after ``NOTIFY_MAX_ATTEMPTS`` (6) → ``failed``, with
      ``failed_bucket`` set so staff see it.
+
+Rate limits are not failures of the attempt: an item held back by one goes back to ``pending``
+without counting an attempt, but only within a deferral window counted from the item's
+creation (``WECOM_MAX_DEFER_HOURS``, 24; ``SMS_MAX_DEFER_HOURS``, 48): a notice a limit would
+hold back past it is ``failed`` (and listed for staff) instead of waiting for ever.
 
 SMS keep Tencent's per-number limits through ``SmsLedgerModel`` (one item per phone and Beijing
 day): at most one SMS per 30 s and ``SMS_DAILY_CAP`` (9) a day per number; an SMS that would
 pass a limit is rescheduled, and when several SMS to one number are pending they go out as one
 combined SMS (``combined_into`` on the others).
+
+WeCom group robots (20 messages a minute each) keep their limit the same way, in the same
+table: one counter per robot and minute (``wecom#<robot fingerprint>#<UTC minute>``) takes a
+slot before each message; a full minute reschedules the digest to the next minute, and a 45009
+from WeCom (someone else used the robot) fills the minute and reschedules a minute later. A
+multi-part digest records the parts sent (``parts_sent``) after each one and resumes there.
 """
 
 from __future__ import annotations
@@ -27,6 +41,7 @@ import os
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import PutError, UpdateError
 
@@ -44,6 +59,9 @@ from chalicelib.notify.templates import (
 from chalicelib.observability import get_logger, log_event
 from chalicelib.store.models import OutboxModel, SmsLedgerModel
 
+if TYPE_CHECKING:
+    from chalicelib.adapters.wecom import WeComRobot
+
 log = get_logger("notify.delivery")
 
 LEASE_SECONDS = 60
@@ -59,15 +77,21 @@ SMS_COMBINE_LIMIT = 50
 NOT_SUBSCRIBED = 43101
 FAILED_BUCKET = "failed"
 ERROR_MAX_CHARS = 500
+DEFAULT_WECOM_PER_MINUTE = 20  # per robot: WeCom's documented limit
+WECOM_RATE_LIMIT_WAIT_SECONDS = 60
+WECOM_LEDGER_TTL_SECONDS = 3600
+DEFAULT_MAX_DEFER_HOURS = {"wecom": 24, "sms": 48}
+MAX_DEFER_SETTINGS = {"wecom": "WECOM_MAX_DEFER_HOURS", "sms": "SMS_MAX_DEFER_HOURS"}
 
 # Statuses a delivery ends in (besides the stored status of an item it leaves alone).
-SENT, SKIPPED, FAILED, PENDING, DEFERRED, MISSING = (
+SENT, SKIPPED, FAILED, PENDING, DEFERRED, MISSING, UNCONFIRMED = (
     "sent",
     "skipped",
     "failed",
     "pending",
     "deferred",
     "missing",
+    "unconfirmed",
 )
 
 
@@ -85,6 +109,23 @@ def sms_gap_seconds() -> float:
     """Least time between two SMS to one number (``SMS_GAP_SECONDS``, default 30; Tencent
     refuses the same text twice within 30 s)."""
     return max(0.0, float(os.environ.get("SMS_GAP_SECONDS") or DEFAULT_SMS_GAP_SECONDS))
+
+
+def wecom_per_minute() -> int:
+    """Messages one WeCom group robot may send in a minute (``WECOM_ROBOT_PER_MINUTE``, 20)."""
+    return max(1, int(os.environ.get("WECOM_ROBOT_PER_MINUTE") or DEFAULT_WECOM_PER_MINUTE))
+
+
+def max_defer_seconds(channel: str) -> float:
+    """How long after its creation a notice may still be held back by rate limits.
+
+    ``WECOM_MAX_DEFER_HOURS`` (24) for robot digests, ``SMS_MAX_DEFER_HOURS`` (48: a number
+    that reached its daily limit waits for the next morning, possibly twice) for SMS.
+    """
+    setting = MAX_DEFER_SETTINGS.get(channel)
+    default = DEFAULT_MAX_DEFER_HOURS.get(channel, 24)
+    hours = float((os.environ.get(setting) if setting else None) or default)
+    return max(0.0, hours) * 3600
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -211,6 +252,28 @@ def _mark_failed(item: OutboxModel, now: float, error: str, attempts: int | None
     return FAILED
 
 
+def _mark_unconfirmed(item: OutboxModel, now: float, error: str) -> str:
+    """WeChat took the request but did not answer in time: it may have been delivered.
+
+    Not sent again (a second subscribe message would reach the person twice), but recorded
+    as ``unconfirmed`` in the failed-notices index (``failed_at`` = when the answer was missed)
+    so staff see it beside the failed ones and the digests count it.
+    """
+    actions = [
+        OutboxModel.status.set(UNCONFIRMED),
+        OutboxModel.provider_id.set(UNCONFIRMED),
+        OutboxModel.failed_bucket.set(FAILED_BUCKET),
+        OutboxModel.failed_at.set(_iso(now)),
+        OutboxModel.last_error.set(
+            f"微信未在时限内应答，可能已送达，不再重发：{error}"[:ERROR_MAX_CHARS]
+        ),
+        *_leave_indexes(),
+    ]
+    _transition(item, actions, now)
+    log_event(log, "notice unconfirmed", outbox_id=item.id, channel=item.channel, error=error)
+    return UNCONFIRMED
+
+
 def _enqueue_at(services: Services, ids: list[str], when: float, now: float) -> None:
     """Queue ``ids`` to arrive at ``when``; beyond SQS's 15-minute delay the sweep does it."""
     delay = max(0.0, when - now)
@@ -218,12 +281,31 @@ def _enqueue_at(services: Services, ids: list[str], when: float, now: float) -> 
         enqueue(services, ids, delay_seconds=math.ceil(delay))
 
 
+def _created_epoch(item: OutboxModel, now: float) -> float:
+    try:
+        created = datetime.fromisoformat(item.created_at or "")
+    except ValueError:
+        return now
+    if created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return created.timestamp()
+
+
 def _reschedule(services: Services, item: OutboxModel, now: float, when: float, reason: str) -> str:
-    """Back to pending, due at ``when`` (no attempt counted: nothing was tried)."""
+    """Back to pending, due at ``when``, no attempt counted (a rate limit held it back).
+
+    Within the channel's deferral window only (``max_defer_seconds``, counted from the item's
+    creation): an item a limit would hold back past it fails, so it ends visible to staff.
+    """
+    window = max_defer_seconds(item.channel)
+    if when > _created_epoch(item, now) + window:
+        hours = f"{window / 3600:g}"
+        return _mark_failed(item, now, f"因频率限制延后超过{hours}小时仍未发出：{reason}")
     actions = [
         OutboxModel.status.set(PENDING),
         OutboxModel.due_at.set(when),
         OutboxModel.lease_until.set(0),
+        OutboxModel.last_error.set(reason[:ERROR_MAX_CHARS]),
     ]
     if _transition(item, actions, now):
         _enqueue_at(services, [item.id], when, now)
@@ -262,8 +344,9 @@ def _payload(item: OutboxModel) -> tuple[dict, str | None]:
 def deliver(services: Services, outbox_id: str, now: float | None = None) -> str:
     """Deliver one outbox item (at most once to the person); returns the resulting status.
 
-    "sent", "skipped", "failed", "pending" (retry or reschedule ahead), "deferred" (not due
-    yet, untouched), "missing", or the stored status of an item that is not ours to send.
+    "sent", "skipped", "failed", "unconfirmed" (WeChat did not answer in time; not re-sent),
+    "pending" (retry or reschedule ahead), "deferred" (not due yet, untouched), "missing", or
+    the stored status of an item that is not ours to send.
     """
     now = time.time() if now is None else float(now)
     item = _load(outbox_id)
@@ -286,41 +369,126 @@ def deliver(services: Services, outbox_id: str, now: float | None = None) -> str
     return _mark_failed(item, now, f"unknown channel {item.channel!r}")
 
 
+def _robot_minute_key(robot: str, now: float) -> str:
+    """Ledger key of one robot's UTC minute (the robot by fingerprint: its key is a secret)."""
+    return f"wecom#{robot}#{datetime.fromtimestamp(now, UTC):%Y%m%d%H%M}"
+
+
+def _next_minute(now: float) -> float:
+    return (math.floor(now / 60) + 1) * 60.0
+
+
+def _take_robot_slot(robot: str, now: float) -> bool:
+    """Count one message in the robot's current minute, unless the minute is full.
+
+    One conditional update (``ADD count 1`` if below the limit): concurrent workers never
+    pass ``WECOM_ROBOT_PER_MINUTE`` together.
+    """
+    expires_at = int(_next_minute(now)) + WECOM_LEDGER_TTL_SECONDS
+    try:
+        SmsLedgerModel(_robot_minute_key(robot, now)).update(
+            actions=[
+                SmsLedgerModel.count.add(1),
+                SmsLedgerModel.last_sent_at.set(now),
+                SmsLedgerModel.expires_at.set(expires_at),
+            ],
+            condition=SmsLedgerModel.count.does_not_exist()
+            | (SmsLedgerModel.count < wecom_per_minute()),
+        )
+    except UpdateError as error:
+        if _conditional_failed(error):
+            return False
+        raise
+    return True
+
+
+def _fill_robot_minute(robot: str, now: float) -> None:
+    """WeCom says the robot is saturated (45009): nobody sends to it again this minute."""
+    try:
+        SmsLedgerModel(_robot_minute_key(robot, now)).update(
+            actions=[
+                SmsLedgerModel.count.set(wecom_per_minute()),
+                SmsLedgerModel.expires_at.set(int(_next_minute(now)) + WECOM_LEDGER_TTL_SECONDS),
+            ]
+        )
+    except UpdateError as error:
+        log_event(log, "WeCom ledger not updated", error=repr(error))
+
+
+def _save_parts_sent(item: OutboxModel, values: dict, page: str | None, sent: int, now: float):
+    """Record how many parts of a digest went out (a later attempt resumes after them)."""
+    values["parts_sent"] = sent
+    return _transition(item, [OutboxModel.payload.set({"values": values, "page": page})], now)
+
+
+def _robot_key(item: OutboxModel) -> str | None:
+    from chalicelib.store.models import ScopeModel
+
+    kind, _, ident = (item.address or "").partition(":")
+    try:
+        return ScopeModel.get(kind, ident).wecom_key
+    except ScopeModel.DoesNotExist:
+        return None
+
+
 def _send_wecom(services: Services, item: OutboxModel, now: float) -> str:
     """A digest to an area's WeCom group robot: markdown parts under 4096 bytes, in order.
 
-    Parts already delivered by an earlier attempt are not sent again.
+    Each part first takes a slot in the robot's minute; parts already delivered by an earlier
+    attempt (``parts_sent``, saved after every part) are not sent again.
     """
-    from chalicelib.adapters.wecom import (
-        WeComRejected,
-        WeComUnavailable,
-        get_wecom_robot,
-        split_markdown,
-    )
-    from chalicelib.store.models import ScopeModel
+    from chalicelib.adapters.wecom import get_wecom_robot, robot_fingerprint, split_markdown
 
-    values, _ = _payload(item)
-    kind, _, ident = (item.address or "").partition(":")
-    try:
-        key = ScopeModel.get(kind, ident).wecom_key
-    except ScopeModel.DoesNotExist:
-        key = None
+    values, page = _payload(item)
+    key = _robot_key(item)
     if not key:
         return _mark_failed(item, now, "no WeCom robot configured for this area")
     parts = split_markdown(str(values.get("markdown") or ""))
     done = int(values.get("parts_sent") or 0)
     robot = get_wecom_robot()
+    fingerprint = robot_fingerprint(key)
     for index in range(done, len(parts)):
-        try:
-            robot.send_markdown(key, parts[index])
-        except WeComRejected as error:
-            return _mark_failed(item, now, str(error))
-        except WeComUnavailable as error:
-            values["parts_sent"] = index
-            page = _payload(item)[1]
-            item.update(actions=[OutboxModel.payload.set({"values": values, "page": page})])
-            return _retry(services, item, now, str(error))
+        if not _take_robot_slot(fingerprint, now):
+            return _reschedule(
+                services,
+                item,
+                now,
+                _next_minute(now),
+                f"wecom: robot minute full ({wecom_per_minute()} messages), part {index + 1}",
+            )
+        outcome = _send_part(services, item, robot, key, parts[index], index, now)
+        if outcome is not None:
+            return outcome
+        if index + 1 < len(parts) and not _save_parts_sent(item, values, page, index + 1, now):
+            current = _load(item.id)
+            return current.status if current else MISSING
     return _mark_sent(item, now, f"{len(parts)} parts")
+
+
+def _send_part(
+    services: Services,
+    item: OutboxModel,
+    robot: WeComRobot,
+    key: str,
+    part: str,
+    index: int,
+    now: float,
+) -> str | None:
+    """Post one part; None when it went out, else the item's new status."""
+    from chalicelib.adapters.wecom import WeComRejected, WeComUnavailable, robot_fingerprint
+
+    try:
+        robot.send_markdown(key, part)
+    except WeComRejected as error:
+        return _mark_failed(item, now, str(error))
+    except WeComUnavailable as error:
+        if error.rate_limited:
+            # Someone else used the robot this minute too: wait a whole minute, no attempt.
+            _fill_robot_minute(robot_fingerprint(key), now)
+            when = now + WECOM_RATE_LIMIT_WAIT_SECONDS
+            return _reschedule(services, item, now, when, f"wecom: {error}, part {index + 1}")
+        return _retry(services, item, now, str(error))
+    return None
 
 
 def _send_wechat(services: Services, item: OutboxModel, now: float) -> str:
@@ -339,8 +507,8 @@ def _send_wechat(services: Services, item: OutboxModel, now: float) -> str:
             return _mark_skipped(item, now, str(error))
         return _mark_failed(item, now, str(error))
     except WeChatUnconfirmed as error:
-        log_event(log, "notice sent, unconfirmed", outbox_id=item.id, error=str(error))
-        return _mark_sent(item, now, "unconfirmed")
+        # A read timeout; a connect timeout is WeChatUnavailable (nothing sent): retried below.
+        return _mark_unconfirmed(item, now, str(error))
     except WeChatUnavailable as error:
         return _retry(services, item, now, str(error))
     return _mark_sent(item, now, msgid)

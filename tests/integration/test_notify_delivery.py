@@ -278,12 +278,60 @@ def test_a_slow_wechat_answer_is_not_sent_a_second_time(svc, wechat, sms, monkey
     ids = _write(_deputy(wechat, _phone()), channels=("wechat",))
     wechat.state.inject("subscribe_send", delay_seconds=1.5)
 
-    assert deliver(impatient, ids["wechat"]) == "sent"
-    assert _item(ids["wechat"]).provider_id == "unconfirmed"
-    assert deliver(impatient, ids["wechat"]) == "sent"
+    assert deliver(impatient, ids["wechat"]) == "unconfirmed"
+    item = _item(ids["wechat"])
+    assert (item.status, item.provider_id, item.attempts) == ("unconfirmed", "unconfirmed", 0)
+    assert item.failed_bucket == "failed" and item.failed_at and item.sent_at is None
+    assert "可能已送达" in item.last_error
+    assert ids["wechat"] in {i.id for i in OutboxModel.failed.query("failed")}
+    assert ids["wechat"] not in due_ids(time.time() + 86400, grace_seconds=0)
+    assert deliver(impatient, ids["wechat"]) == "unconfirmed"
     time.sleep(1.2)
     sends = [c for c in wechat.state.calls("subscribe_send")]
     assert len(sends) == 1, "WeChat took the message; sending it again would reach them twice"
+
+
+def test_a_wechat_send_that_never_connected_is_retried(svc, wechat, sms, monkeypatch):
+    """Nothing reached WeChat (connection refused, as after a connect timeout): the notice is
+    tried again, unlike a read timeout."""
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on: the connection is refused
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    deputy = _deputy(wechat, _phone())
+    ids = _write(deputy, channels=("wechat",))
+    monkeypatch.setenv("WECHAT_API_BASE", closed)
+
+    assert deliver(services(), ids["wechat"]) == "pending"
+    item = _item(ids["wechat"])
+    assert (item.status, item.attempts, item.failed_bucket) == ("pending", 1, None)
+
+    monkeypatch.setenv("WECHAT_API_BASE", wechat.url)
+    assert deliver(services(), ids["wechat"], now=time.time() + 901) == "sent"
+    assert len(_sends(wechat, deputy.openid)) == 1
+
+
+def test_unconfirmed_notices_are_shown_to_staff_on_the_report_and_the_failed_list(
+    api, wechat, sms, monkeypatch
+):
+    from tests.workflow_helpers import Loop
+
+    monkeypatch.setenv("WECHAT_TIMEOUT_SECONDS", "0.5")
+    wechat.state.inject("subscribe_send", delay_seconds=1.5)
+    loop = Loop(api, category="municipal.streetlight", text="路灯不亮，晚上看不清路")
+
+    notices = loop.staff_view()["notices"]
+    unconfirmed = [n for n in notices if n["status"] == "unconfirmed"]
+    assert len(unconfirmed) == 1 and unconfirmed[0]["channel"] == "wechat"
+    assert unconfirmed[0]["failed_at"] and "可能已送达" in unconfirmed[0]["last_error"]
+    assert {n["status"] for n in notices if n["id"] != unconfirmed[0]["id"]} == {"sent"}
+    staff = api.login("staff-station-01")["token"]
+    status, failed = api.json("GET", "/notices/failed", token=staff)
+    assert status == 200
+    listed = [n for n in failed["items"] if n["report_id"] == loop.id]
+    assert [(n["id"], n["status"]) for n in listed] == [(unconfirmed[0]["id"], "unconfirmed")]
+    time.sleep(1.2)  # the slow call ends inside this test, not in the next one
 
 
 def test_an_expired_token_is_refreshed_once_and_the_send_retried_once(svc, wechat, sms):
@@ -491,3 +539,187 @@ def test_wechat_templates_come_from_the_environment(svc, wechat, sms, monkeypatc
         "phrase2": {"value": "已答复待评"},
     }
     assert send["body"]["page"] == f"pages/report/detail?id={report_id}"
+
+
+# --- WeCom group robots: 20 messages a minute each --------------------------------------------
+
+
+@pytest.fixture
+def robot_area(env):
+    """An area of its own with a robot of its own (removed afterwards: digests must not see it)."""
+    from chalicelib.store.models import ScopeModel
+
+    suffix = uuid.uuid4().hex[:8]
+    area = ScopeModel(
+        "district", f"tw-{suffix}", name="测试区", parent="city:tw", wecom_key=f"robot-{suffix}"
+    )
+    area.save()
+    yield area
+    area.delete()
+
+
+def _digest(area, markdown: str) -> str:
+    """A digest outbox item for the area's robot, as the digest job writes it; its id."""
+    subject = f"digest:district:{area.id}:{uuid.uuid4().hex[:8]}"
+    robot = Recipient("robot", f"district:{area.id}")
+    values = {"scope_name": area.name, "summary": "新增1", "period": "2027-03-01"}
+    notice = Notice("staff_digest", {**values, "markdown": markdown, "report_id": subject})
+    [item] = outbox_items(subject, robot, notice, Scope(district_id=area.id), channels=("wecom",))
+    item.save()
+    return item.id
+
+
+def _next_minute() -> float:
+    """The start of the next minute (every item written so far is due by then)."""
+    return (int(time.time()) // 60 + 1) * 60.0
+
+
+def _long_digest() -> str:
+    lines = [f"- 第{n}条｜市政设施｜人民路{n}号路灯损坏，已转交代表处理" for n in range(150)]
+    return "## 随手拍日报｜测试区\n" + "\n".join(lines)
+
+
+def test_a_full_robot_minute_defers_digests_to_the_next_minute_without_an_attempt(
+    svc, wecom_env, robot_area, monkeypatch
+):
+    monkeypatch.setenv("WECOM_ROBOT_PER_MINUTE", "2")
+    ids = [_digest(robot_area, f"## 日报 {n}") for n in range(3)]
+    t0 = _next_minute() + 1
+
+    assert [deliver(svc, i, now=t0 + n) for n, i in enumerate(ids)] == ["sent", "sent", "pending"]
+
+    held = _item(ids[2])
+    assert (held.status, held.attempts, held.due_at) == ("pending", 0, t0 - 1 + 60)
+    assert "minute full" in held.last_error
+    assert [m["content"] for m in wecom_env.state.messages(robot_area.wecom_key)] == [
+        "## 日报 0",
+        "## 日报 1",
+    ]
+    assert deliver(svc, ids[2], now=t0 + 30) == "deferred"
+    assert ids[2] in due_ids(t0 + 59, grace_seconds=-1)
+    assert deliver(svc, ids[2], now=t0 + 59) == "sent"
+    assert len(wecom_env.state.messages(robot_area.wecom_key)) == 3
+    assert _item(ids[2]).attempts == 0
+
+
+def test_a_rate_limited_digest_waits_a_minute_and_resumes_at_the_part_not_sent(
+    svc, wecom_env, robot_area
+):
+    from chalicelib.adapters.wecom import WeComRobot, split_markdown
+
+    key = robot_area.wecom_key
+    markdown = _long_digest()
+    parts = split_markdown(markdown)
+    assert len(parts) == 3
+    for n in range(19):  # someone else used the robot: our ledger does not know
+        WeComRobot().send_markdown(key, f"别的消息{n}")
+    first, second = _digest(robot_area, markdown), _digest(robot_area, "## 另一份日报")
+    t0 = _next_minute() + 1  # t0 and t0 + 1 fall in one minute of the ledger
+
+    assert deliver(svc, first, now=t0) == "pending"  # part 1 went out, part 2 got 45009
+
+    item = _item(first)
+    assert (item.status, item.attempts, item.due_at) == ("pending", 0, t0 + 60)
+    assert "45009" in item.last_error and "part 2" in item.last_error
+    assert item.payload["values"]["parts_sent"] == 1
+    calls = len(wecom_env.state.calls())
+    assert deliver(svc, second, now=t0 + 1) == "pending"  # the minute is known to be full
+    assert len(wecom_env.state.calls()) == calls
+    assert _item(second).attempts == 0
+
+    wecom_env.state.advance(61)
+    assert deliver(svc, first, now=t0 + 60) == "sent"
+    ours = [m["content"] for m in wecom_env.state.messages(key)][19:]
+    assert ours == parts, "every part exactly once, in order"
+    assert _item(first).provider_id == "3 parts"
+    assert deliver(svc, second, now=t0 + 61) == "sent"
+
+
+def test_a_digest_resumes_after_its_worker_died_between_parts(svc, wecom_env, robot_area):
+    """``parts_sent`` is saved after every part, not only when a send fails: a worker killed
+    while sending part 2 leaves part 1 recorded, and the next worker starts at part 2."""
+    import os
+    import subprocess
+    import sys
+
+    from chalicelib.adapters.wecom import split_markdown
+
+    key = robot_area.wecom_key
+    markdown = _long_digest()
+    parts = split_markdown(markdown)
+    item_id = _digest(robot_area, markdown)
+    wecom_env.state.inject(delay_seconds=0.01, key=key)  # part 1: goes through
+    wecom_env.state.inject(http_status=502, delay_seconds=8, key=key)  # part 2: hangs
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from chalicelib.bootstrap import services; "
+            "from chalicelib.notify.delivery import deliver; deliver(services(), sys.argv[1])",
+            item_id,
+        ],
+        env={**os.environ, "WECOM_TIMEOUT_SECONDS": "30"},
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while wecom_env.state.faults():  # until part 2 is hanging at WeCom
+            assert worker.poll() is None and time.monotonic() < deadline, "part 2 never sent"
+            time.sleep(0.05)
+    finally:
+        worker.kill()
+        worker.wait(timeout=10)
+    died = _item(item_id)
+    assert died.status == "sending" and died.payload["values"]["parts_sent"] == 1
+    assert [m["content"] for m in wecom_env.state.messages(key)] == parts[:1]
+
+    assert deliver(svc, item_id, now=time.time() + 61) == "sent"  # after the dead one's lease
+
+    assert [m["content"] for m in wecom_env.state.messages(key)] == parts
+    assert _item(item_id).attempts == 0
+
+
+def test_a_robot_saturated_past_the_deferral_window_fails_for_staff(svc, wecom_env, robot_area):
+    wecom_env.state.inject(errcode=45009, key=robot_area.wecom_key, times=-1)
+    item_id = _digest(robot_area, "## 日报")
+    t0 = time.time()
+
+    assert deliver(svc, item_id, now=t0) == "pending"
+    assert deliver(svc, item_id, now=t0 + 3600) == "pending"
+    assert _item(item_id).attempts == 0
+    assert deliver(svc, item_id, now=t0 + 86400 - 30) == "failed"  # a minute more is too long
+
+    item = _item(item_id)
+    assert (item.status, item.attempts, item.failed_bucket) == ("failed", 0, "failed")
+    assert "延后超过24小时" in item.last_error and "45009" in item.last_error
+    assert item.due_at is None
+    assert item_id in {i.id for i in OutboxModel.failed.query("failed", scan_index_forward=False)}
+    assert len(wecom_env.state.calls()) == 3
+
+
+def test_tencent_per_number_limits_end_as_failed_after_the_deferral_window(api, svc, wechat, sms):
+    phone = _phone()
+    deputy = _deputy(wechat, phone, openid=False)
+    sms.state.inject(code="LimitExceeded.PhoneNumberOneHourLimit", phone=phone, times=-1)
+    report_id, notice = _notice()
+    scope = Scope(station_id="S01", district_id="shinan", city_id="qingdao")
+    [item] = outbox_items(report_id, deputy, notice, scope, channels=("sms",))
+    item.save()
+    t0 = time.time()
+
+    assert deliver(svc, item.id, now=t0) == "pending"
+    held = _item(item.id)
+    assert (held.attempts, held.due_at) == (0, t0 + 3600)
+    assert "PhoneNumberOneHourLimit" in held.last_error
+    assert deliver(svc, item.id, now=t0 + 24 * 3600) == "pending"  # still within 48 hours
+    assert deliver(svc, item.id, now=t0 + 47 * 3600) == "failed"  # one hour more is too long
+
+    failed = _item(item.id)
+    assert (failed.status, failed.attempts) == ("failed", 0)
+    assert "延后超过48小时" in failed.last_error
+    assert failed.sms_phone is None and failed.due_at is None
+    staff = api.login("staff-station-01")["token"]
+    status, listed = api.json("GET", "/notices/failed", token=staff)
+    assert status == 200
+    [mine] = [n for n in listed["items"] if n["id"] == item.id]
+    assert mine["status"] == "failed" and mine["channel"] == "sms"
+    assert len(_sms_to(sms, phone)) == 0 and len(sms.state.calls()) == 3

@@ -433,3 +433,12 @@ def test_split_drops_blank_parts_and_empty_content() -> None:
 def test_split_rejects_a_limit_too_small_for_the_prefix() -> None:
     with pytest.raises(ValueError):
         split_markdown("汉" * 10, limit=12)
+
+
+def test_robot_fingerprint_names_a_robot_without_revealing_its_key() -> None:
+    from chalicelib.adapters.wecom import robot_fingerprint
+
+    assert robot_fingerprint(KEY) == robot_fingerprint(KEY)
+    assert robot_fingerprint(KEY) != robot_fingerprint(OTHER)
+    assert len(robot_fingerprint(KEY)) == 16 and int(robot_fingerprint(KEY), 16) >= 0
+    assert "robotkey" not in robot_fingerprint(KEY)
