@@ -35,6 +35,7 @@ DEFAULT_SECRET = "local-secret"
 DEFAULT_RISKY_WORDS = ("赌博", "枪支")
 DEFAULT_REVIEW_WORDS = ("上访",)
 TOKEN_TTL_SECONDS = 7200
+STABLE_RENEW_SECONDS = 300  # stable_token renews a token in its last five minutes
 
 SCENE_RE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}$")
 OPENID_RE = re.compile(r"^o[A-Za-z0-9_-]{27}$")
@@ -210,13 +211,18 @@ class EmulatorState:
         return None
 
     def issue_token(self, stable: bool, force_refresh: bool = False) -> tuple[str, int]:
-        """A token and its remaining lifetime; stable tokens are reused unless forced."""
+        """A token and its remaining lifetime; stable tokens are reused unless forced.
+
+        Like WeChat, the normal mode of `stable_token` renews a token in its last five
+        minutes (the old one stays usable until it expires), so every answer has
+        `expires_in` >= 300.
+        """
         now = time.time()
         with self._lock:
             if stable and not force_refresh and self._stable_token:
                 current = self._tokens.get(self._stable_token)
-                if current and current.valid and current.expires_at > now:
-                    return self._stable_token, TOKEN_TTL_SECONDS - int(now - current.issued_at)
+                if current and current.valid and current.expires_at - now > STABLE_RENEW_SECONDS:
+                    return self._stable_token, int(current.expires_at - now)
             token = "emu-" + secrets.token_urlsafe(32)
             self._tokens[token] = _Token(issued_at=now, expires_at=now + TOKEN_TTL_SECONDS)
             if stable:

@@ -424,3 +424,17 @@ def test_control_unsubscribed(wechat: EmulatorHandle):
         timeout=5,
     ).json()
     assert answer["errcode"] == 43101
+
+
+def test_stable_token_is_renewed_in_its_last_five_minutes(wechat: EmulatorHandle):
+    import time_machine
+
+    first = _stable_token(wechat)
+    with time_machine.travel(time.time() + 7200 - 400, tick=False):
+        same = _stable_token(wechat)
+        assert same["access_token"] == first["access_token"] and 390 <= same["expires_in"] <= 400
+    with time_machine.travel(time.time() + 7200 - 100, tick=False):
+        renewed = _stable_token(wechat)
+        assert renewed["access_token"] != first["access_token"]
+        assert renewed["expires_in"] == 7200
+        assert wechat.state.check_token(first["access_token"]) == 0  # both usable meanwhile
