@@ -526,7 +526,11 @@ def _ledger(key: str) -> SmsLedgerModel | None:
 
 
 def _last_sent(phone: str, now: float, today: SmsLedgerModel | None) -> float:
-    """When the last SMS went to ``phone`` (yesterday's entry matters just after midnight)."""
+    """When the last SMS went to ``phone`` (yesterday's entry matters just after midnight).
+
+    Never later than ``now``: a time ahead of this clock (another instance's) must not
+    hold a number back for longer than the gap.
+    """
     last = float(today.last_sent_at or 0) if today else 0.0
     midnight = datetime.fromtimestamp(now, BEIJING).replace(
         hour=0, minute=0, second=0, microsecond=0
@@ -535,7 +539,7 @@ def _last_sent(phone: str, now: float, today: SmsLedgerModel | None) -> float:
         yesterday = _ledger(ledger_key(phone, now - sms_gap_seconds()))
         if yesterday:
             last = max(last, float(yesterday.last_sent_at or 0))
-    return last
+    return min(last, now)
 
 
 def _reserve(key: str, entry: SmsLedgerModel | None, now: float) -> bool:
