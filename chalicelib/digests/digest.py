@@ -148,6 +148,8 @@ def _holder(item: ReportModel, names: dict[str, str]) -> str:
     """Who holds an overdue report: the deputy's name, and the department's when transferred."""
     if item.accepted_by:
         holder = f"{names.get(f'deputy:{item.accepted_by}', item.accepted_by)}代表"
+    elif item.status == "unmatched":
+        holder = "待工作人员分派"
     else:
         holder = "待接单"
     if item.department_id:
