@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass
 
 WECHAT_API_BASE_DEFAULT = "https://api.weixin.qq.com/"
+# Default window, in hours, of the steps measured in hours: a deputy accepting an offer,
+# the first answer after accepting, staff assigning a report no deputy took.
+DEFAULT_STEP_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,9 @@ class Settings:
     sqs_endpoint: str | None
     notify_queue_url: str | None
     match_top_k: int
+    offer_hours: float
+    answer_hours: float
+    assign_hours: float
     evaluation_days: int
     work_order_days: int
     second_handling_days: int
@@ -58,6 +64,14 @@ def _env(name: str, default: str | None = None) -> str:
 def _optional(name: str) -> str | None:
     value = os.environ.get(name)
     return value or None
+
+
+def _hours(name: str) -> float:
+    """A step window in hours (default `DEFAULT_STEP_HOURS`); must be positive."""
+    value = float(_env(name, str(DEFAULT_STEP_HOURS)))
+    if not value > 0:
+        raise RuntimeError(f"setting {name} must be a positive number of hours")
+    return value
 
 
 LOCAL_DEFAULTS = {
@@ -99,6 +113,9 @@ def get_settings() -> Settings:
         sqs_endpoint=_optional("SQS_ENDPOINT"),
         notify_queue_url=_optional("NOTIFY_QUEUE_URL"),
         match_top_k=int(_env("MATCH_TOP_K", "3")),
+        offer_hours=_hours("OFFER_HOURS"),
+        answer_hours=_hours("ANSWER_HOURS"),
+        assign_hours=_hours("ASSIGN_HOURS"),
         evaluation_days=int(_env("EVALUATION_DAYS", "7")),
         work_order_days=int(_env("WORK_ORDER_DAYS", "7")),
         second_handling_days=int(_env("SECOND_HANDLING_DAYS", "5")),

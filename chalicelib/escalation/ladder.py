@@ -10,7 +10,12 @@ sweep looks at a report when its next rung is due:
 | 3    | deadline + ESCALATION_HOURS   | district staff                                |
 | 4    | deadline + 2×ESCALATION_HOURS | city staff (提级督办)                          |
 
-An offer nobody accepts by its deadline moves to the next candidates instead.
+An offer nobody accepts by its deadline moves to the next candidates instead; once
+none are left the report is `unmatched` and its "assign" step starts: station staff
+(district, then city staff where a station has none) must assign a deputy within
+ASSIGN_HOURS, and are the ones reminded at 75 %; past the deadline it climbs the same
+rungs. A first answer given as a progress note starts the "handling" step (WORK_ORDER_DAYS
+working days), so a report is on the ladder from its first offer until it is resolved.
 Every rung is a transition (timeline event, outbox notices, counters) conditioned
 on the report's version, so a sweep run twice, or two sweeps at once, tell
 nobody twice.
@@ -31,7 +36,9 @@ from chalicelib.workflow.engine import Change, Count, EventSpec, commit
 
 STEP_NAMES = {
     "offer": "接单",
+    "assign": "分派代表",
     "answer": "首次答复",
+    "handling": "代表办理",
     "work_order": "交办办理",
     "second_handling": "二次办理",
     "escalated": "督办办理",
@@ -59,8 +66,19 @@ def _values(report: ReportModel, deadline: datetime, holder: str | None = None) 
     }
 
 
+def _assigning_staff(report: ReportModel) -> list[Recipient]:
+    """Staff who assign an unmatched report: the station's (the district's, the city's if none)."""
+    return (
+        people.station_staff(report.station_id)
+        or people.district_staff(report.district_id)
+        or people.city_staff(report.city_id)
+    )
+
+
 def _holder(report: ReportModel) -> tuple[list[Recipient], str]:
     """Who is responsible for the open step, and their name for staff."""
+    if report.due_kind == "assign":
+        return _assigning_staff(report), "联络站工作人员"
     if report.due_kind == "offer":
         offered = [
             t.deputy_id for t in TaskModel.by_report.query(report.id) if t.status == "offered"
@@ -88,12 +106,11 @@ def _staff_for(rung: int, report: ReportModel) -> list[Recipient]:
 
 def _remind(services: Services, report: ReportModel, deadline: datetime) -> ReportModel:
     recipients, holder = _holder(report)
-    channels = ("wechat", "sms")
-    notice = Notice(
-        "deadline_reminder",
-        _values(report, deadline, holder),
-        page=f"pages/task/task?id={report.id}",
-    )
+    channels: tuple[str, ...] = ("wechat", "sms")
+    page = f"pages/task/task?id={report.id}"
+    if report.due_kind == "assign":
+        channels, page = ("wechat",), f"pages/staff/report?id={report.id}"
+    notice = Notice("deadline_reminder", _values(report, deadline, holder), page=page)
     change = Change(
         report=report,
         action="remind",

@@ -4,33 +4,66 @@ The report update is conditioned on the status and version the caller read,
 its timeline event is appended under the next sequence number, and every
 notice the change causes is written to the outbox in the same transaction;
 the outbox items are queued for delivery once it commits.
+
+A cancelled transaction is told apart by its cancellation reasons: a failed
+condition of the report, its event or its outbox items means another
+transition came first (409); a conflict with another transaction on a shared
+item (the day counters of a station are shared by all its reports) or
+throttling leaves every condition as it was, so the same transaction is sent
+again after a short, jittered pause; anything else is 503.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
 from chalicelib.bootstrap import Services
 from chalicelib.clock import now_iso, utcnow
-from chalicelib.errors import Conflict
+from chalicelib.errors import AppError, Conflict, ServiceUnavailable
 from chalicelib.notify.outbox import Notice, Recipient, Scope, outbox_items
 from chalicelib.notify.queue import enqueue
 from chalicelib.observability import get_logger, log_event
 from chalicelib.store.models import ReportEventModel, ReportModel, StatsModel
-from chalicelib.store.transactions import transact_write
+from chalicelib.store.transactions import (
+    CONDITION_FAILED,
+    TRANSIENT_CODES,
+    TRANSIENT_ERRORS,
+    TransactWrite,
+    error_code,
+    transact_write,
+)
 
 log = get_logger("workflow")
 DUE_SHARDS = 4
 CLEAR = object()
-LADDER_KINDS = ("offer", "answer", "work_order", "second_handling", "escalated")
+LADDER_KINDS = (
+    "offer",
+    "assign",
+    "answer",
+    "handling",
+    "work_order",
+    "second_handling",
+    "escalated",
+)
 REMINDER_AT = 0.75
+# Labels of the items every transition writes (extras are labelled by their table,
+# or by the label they give).
+REPORT_ITEM, EVENT_ITEM, OUTBOX_ITEM = "report", "event", "outbox"
+# Sending a transaction again after a conflict or throttling: attempts in all, and the
+# ceiling of the jittered pause before each new attempt (doubling from the base).
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_SECONDS = 0.025
+BACKOFF_CAP_SECONDS = 0.4
+BUSY_MESSAGE = "系统繁忙，请稍后重试"
 STEP_FIELDS_CLEARED = {
     "due_shard": None,
     "due_at": None,
@@ -127,6 +160,8 @@ class Change:
     extra: list[Callable[[TransactWrite], None]] = field(default_factory=list)
     counts: list[Count] = field(default_factory=list)
     conflict_message: str = "该反映的状态已变化，请刷新后重试"
+    # What to answer when the condition of an extra item with this label fails.
+    refusals: dict[str, AppError] = field(default_factory=dict)
 
 
 def report_scope(report: ReportModel) -> Scope:
@@ -168,8 +203,43 @@ def _actions(attributes: dict[str, Any]) -> list:
     return actions
 
 
+def _pause(attempt: int) -> float:
+    """Full-jitter backoff before sending a transaction again."""
+    ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
+    return random.uniform(0, ceiling)
+
+
+def _moved_on(report: ReportModel) -> bool:
+    """Whether the report is no longer in the status and version the change was built on."""
+    try:
+        current = ReportModel.get(report.id, consistent_read=True)
+    except ReportModel.DoesNotExist:
+        return True
+    except PynamoDBException:
+        return False  # unknown: the transaction's own condition will tell
+    return current.version != report.version or current.status != report.status
+
+
+def _refusal(change: Change, failed: set[str]) -> AppError:
+    """The error for a transaction whose conditions failed (labels of the failed items).
+
+    The report's own condition (status and version), its event's sequence number and
+    its outbox ids all say that another transition of the report came first.
+    """
+    if failed & {REPORT_ITEM, EVENT_ITEM, OUTBOX_ITEM}:
+        return Conflict(change.conflict_message, code="state_conflict")
+    for label in sorted(failed):
+        if label in change.refusals:
+            return change.refusals[label]
+    return Conflict(change.conflict_message, code="state_conflict")
+
+
 def commit(services: Services, change: Change) -> ReportModel:
-    """Write the change atomically; 409 when the report moved on meanwhile."""
+    """Write the change atomically.
+
+    409 when the report moved on meanwhile; the same transaction again when it only
+    collided with another one on a shared item or was throttled; 503 otherwise.
+    """
     report = change.report
     now = now_iso()
     attributes = dict(change.attributes)
@@ -181,7 +251,6 @@ def commit(services: Services, change: Change) -> ReportModel:
     elif change.due is not None:
         kind, deadline = change.due
         attributes.update(step_attributes(report.id, kind, deadline))
-    actions = _actions(attributes) + [ReportModel.event_count.add(1)]
     event = ReportEventModel(
         report.id,
         int(report.event_count or 0) + 1,
@@ -198,23 +267,64 @@ def commit(services: Services, change: Change) -> ReportModel:
         items += outbox_items(
             report.id, recipient, notice, report_scope(report), channels, occurrence=event.seq
         )
-    try:
-        with transact_write(services.settings) as transaction:
-            transaction.update(report, actions, condition=ReportModel.status == report.status)
-            transaction.save(event, condition=ReportEventModel.seq.does_not_exist())
-            for item in items:
-                transaction.save(item, condition=type(item).id.does_not_exist())
-            for extra in change.extra + counter_steps(report, change.counts):
-                extra(transaction)
-    except TransactWriteError as error:
-        log_event(
-            log,
-            "transition refused",
-            report_id=report.id,
-            action=change.action,
-            reasons=[getattr(r, "code", None) for r in error.cancellation_reasons or []],
-        )
-        raise Conflict(change.conflict_message, code="state_conflict") from None
+    steps = change.extra + counter_steps(report, change.counts)
+
+    attempt = 0
+    while True:
+        attempt += 1
+        transaction = transact_write(services.settings)
+        try:
+            with transaction:
+                # A fresh list each attempt: the update appends the version increment to it.
+                actions = _actions(attributes) + [ReportModel.event_count.add(1)]
+                transaction.update(
+                    report,
+                    actions,
+                    condition=ReportModel.status == report.status,
+                    label=REPORT_ITEM,
+                )
+                transaction.save(
+                    event, condition=ReportEventModel.seq.does_not_exist(), label=EVENT_ITEM
+                )
+                for item in items:
+                    transaction.save(
+                        item, condition=type(item).id.does_not_exist(), label=OUTBOX_ITEM
+                    )
+                for step in steps:
+                    step(transaction)
+            break
+        except TransactWriteError as error:
+            reasons = transaction.reasons(error)
+            code = error_code(error)
+            fields = {
+                "report_id": report.id,
+                "action": change.action,
+                "attempt": attempt,
+                "error_code": code,
+                "reasons": [f"{label}:{reason}" for label, reason in reasons],
+            }
+            failed = {label for label, reason in reasons if reason == CONDITION_FAILED}
+            if failed:
+                log_event(log, "transition refused", **fields)
+                raise _refusal(change, failed) from None
+            transient = (
+                all(reason in TRANSIENT_CODES for _, reason in reasons)
+                if reasons
+                else code in TRANSIENT_ERRORS
+            )
+            if not transient:
+                log_event(log, "transition failed", logging.ERROR, **fields)
+                raise ServiceUnavailable(BUSY_MESSAGE, code="store_unavailable") from None
+            if attempt >= MAX_ATTEMPTS:
+                log_event(log, "transition gave up after conflicts", logging.ERROR, **fields)
+                raise ServiceUnavailable(BUSY_MESSAGE, code="store_busy") from None
+            time.sleep(_pause(attempt))
+            if _moved_on(report):
+                # The transaction it collided with was a transition of this report: sending
+                # it again could only fail its condition.
+                log_event(log, "transition refused", moved_on=True, **fields)
+                raise Conflict(change.conflict_message, code="state_conflict") from None
+            log_event(log, "transition retried", **fields)
     enqueue(services, [item.id for item in items])
     log_event(
         log,
@@ -224,5 +334,6 @@ def commit(services: Services, change: Change) -> ReportModel:
         from_state=report.status,
         to_state=change.to_state or report.status,
         notices=len(items),
+        attempts=attempt,
     )
     return ReportModel.get(report.id, consistent_read=True)

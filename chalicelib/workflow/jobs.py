@@ -37,7 +37,9 @@ def due_reports(now: datetime, limit_per_shard: int = 1000) -> list[ReportModel]
 
 def sweep_due_reports(services: Services, now: datetime | None = None) -> dict[str, int]:
     """Act on every due step: run missed matching, take the next rung of the overdue
-    ladder (reminders, re-offers, station → district → city), close unevaluated reports.
+    ladder (reminders, re-offers, station → district → city, for every step with a
+    deadline: offer, assign, answer, handling, work order, second handling, escalated),
+    close unevaluated reports.
 
     Reads only due items (sparse, sharded index). A step another sweep took first
     is skipped: every action is a conditional transition.

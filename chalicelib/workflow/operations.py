@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
-
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.tokens import Principal
 from chalicelib.bootstrap import Services
 from chalicelib.clock import now_iso, utcnow
+from chalicelib.config import DEFAULT_STEP_HOURS, get_settings
 from chalicelib.errors import Conflict, Forbidden, InvalidField, NotFound
 from chalicelib.matching.ranking import DeputyProfile, ReportContext, rank
 from chalicelib.notify.outbox import Notice
@@ -16,6 +16,7 @@ from chalicelib.notify.queue import enqueue_job
 from chalicelib.reports.access import can_read
 from chalicelib.reports.admission import admission_counts, admission_steps
 from chalicelib.reports.categories import leaf_categories
+from chalicelib.stations.directory import get_station
 from chalicelib.store.models import (
     Candidate,
     DepartmentModel,
@@ -24,16 +25,20 @@ from chalicelib.store.models import (
     ReportModel,
     TaskModel,
 )
+from chalicelib.store.transactions import TransactWrite
 from chalicelib.workflow import people
 from chalicelib.workflow.calendar import BEIJING, add_working_days
 from chalicelib.workflow.engine import CLEAR, Change, Count, EventSpec, commit
 from chalicelib.workflow.states import STATE_NAMES, TRANSITIONS, allowed_from
 
-OFFER_HOURS = 24
-ANSWER_HOURS = 24
+# Defaults only: the windows in force are the settings `offer_hours`, `answer_hours` and
+# `assign_hours` (OFFER_HOURS, ANSWER_HOURS, ASSIGN_HOURS); bench/sweep.py reads these names.
+OFFER_HOURS = ANSWER_HOURS = DEFAULT_STEP_HOURS
 MATCH_RETRY_SECONDS = 120
 WECHAT = ("wechat",)
 BOTH = ("wechat", "sms")
+# Ids a caller names in a body (deputy, department, report): bounded before any key lookup.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 TASK_STATUS = {
     "offered": "offered",
     "accepted": "accepted",
@@ -67,8 +72,12 @@ def _values(report: ReportModel, **extra: str) -> dict:
     return values
 
 
-def _task_update(deputy_id: str, report_id: str, status: str, **fields):
-    """A transaction step moving one deputy's task to `status`."""
+def _task_update(deputy_id: str, report_id: str, status: str, expect: str | None = None, **fields):
+    """A transaction step moving one deputy's task (by its key) to `status`.
+
+    With `expect`, only a task in that status is moved (the transaction is refused
+    otherwise), so a closed offer is never overwritten.
+    """
     now = now_iso()
 
     def step(transaction: TransactWrite) -> None:
@@ -78,11 +87,54 @@ def _task_update(deputy_id: str, report_id: str, status: str, **fields):
             TaskModel.updated_at.set(now),
         ]
         actions += [getattr(TaskModel, k).set(v) for k, v in fields.items()]
-        transaction.update(
-            TaskModel(deputy_id, report_id), actions, condition=TaskModel.report_id.exists()
-        )
+        condition = TaskModel.report_id.exists()
+        if expect:
+            condition &= TaskModel.status == expect
+        transaction.update(TaskModel(deputy_id, report_id), actions, condition=condition)
 
     return step
+
+
+def _open_offers(report: ReportModel, exclude: str | None = None) -> list[str]:
+    """Deputies who hold an open offer of the report (other than `exclude`).
+
+    The report, read consistently, names everyone it was offered to and who declined;
+    their task items, read consistently by key, tell which of those offers are still
+    open (an offer may also have expired or been withdrawn). The tasks' report index
+    is eventually consistent and serves listings only.
+    """
+    declined = set(report.declined_by or [])
+    deputy_ids = [
+        deputy_id
+        for deputy_id in dict.fromkeys(report.matched_deputy_ids or [])
+        if deputy_id not in declined and deputy_id not in (exclude, report.accepted_by)
+    ]
+    if not deputy_ids:
+        return []
+    tasks = TaskModel.batch_get(
+        [(deputy_id, report.id) for deputy_id in deputy_ids], consistent_read=True
+    )
+    offered = {task.deputy_id for task in tasks if task.status == "offered"}
+    return [deputy_id for deputy_id in deputy_ids if deputy_id in offered]
+
+
+def _caller_id(value: object, field: str, missing: str) -> str:
+    """An id named in a body: present, at most 64 letters, digits, `_` or `-` (else 422)."""
+    if not isinstance(value, str) or not value:
+        raise InvalidField(missing, field=field, code="missing_field")
+    if not ID_PATTERN.fullmatch(value):
+        raise InvalidField("编号格式不正确（至多 64 个字母、数字、下划线或连字符）", field=field)
+    return value
+
+
+def _station_name(station_id: str | None) -> str:
+    """The station's name for notices (cached lookup; empty when unknown)."""
+    if not station_id:
+        return ""
+    try:
+        return get_station(station_id).name or ""
+    except NotFound:
+        return ""
 
 
 def _load_change(deputy_id: str, delta: int):
@@ -170,7 +222,9 @@ def _offer_steps(report: ReportModel, matches) -> list:
             excerpt=excerpt,
             station_id=report.station_id,
         )
-        steps.append(lambda t, task=task: t.save(task))
+        steps.append(
+            lambda t, task=task: t.save(task, condition=TaskModel.report_id.does_not_exist())
+        )
     return steps
 
 
@@ -186,7 +240,7 @@ def _offer_change(
     matched = list(
         dict.fromkeys(list(report.matched_deputy_ids or []) + [m.deputy_id for m in matches])
     )
-    station_name = report.station_id or ""
+    station_name = _station_name(report.station_id)
     notices = [
         (
             people.deputy(deputies[m.deputy_id]),
@@ -205,13 +259,18 @@ def _offer_change(
         event=event,
         to_state="offered",
         attributes={"candidates": candidates, "matched_deputy_ids": matched},
-        due=("offer", utcnow() + timedelta(hours=OFFER_HOURS)),
+        due=("offer", utcnow() + timedelta(hours=get_settings().offer_hours)),
         notices=notices,
         extra=_offer_steps(report, matches),
     )
 
 
 def _unmatched_change(report: ReportModel, event: EventSpec) -> Change:
+    """No deputy (left) to offer the report to: staff must assign one within `assign_hours`.
+
+    The "assign" step is on the overdue ladder like any other: station staff are reminded
+    at 75 % of the window, then station, district and city staff are told it is overdue.
+    """
     event.note = event.note or "暂无匹配的代表，已转联络站工作人员分派"
     notices = [
         (
@@ -223,8 +282,14 @@ def _unmatched_change(report: ReportModel, event: EventSpec) -> Change:
         or people.district_staff(report.district_id)
         or people.city_staff(report.city_id)
     ]
+    deadline = utcnow() + timedelta(hours=get_settings().assign_hours)
     return Change(
-        report=report, action="match", event=event, to_state="unmatched", due=CLEAR, notices=notices
+        report=report,
+        action="match",
+        event=event,
+        to_state="unmatched",
+        due=("assign", deadline),
+        notices=notices,
     )
 
 
@@ -266,7 +331,7 @@ def match_report(services: Services, report_id: str) -> ReportModel:
 def reoffer_expired(services: Services, report: ReportModel) -> ReportModel:
     """An offer nobody accepted in time: withdraw it and offer the next candidates."""
     _require_state(report, "reoffer")
-    stale = [t.deputy_id for t in TaskModel.by_report.query(report.id) if t.status == "offered"]
+    stale = _open_offers(report)
     exclude = list(
         dict.fromkeys(list(report.matched_deputy_ids or []) + list(report.declined_by or []))
     )
@@ -279,7 +344,7 @@ def reoffer_expired(services: Services, report: ReportModel) -> ReportModel:
         change = _unmatched_change(report, event)
         change.event.note = "超时无人接单，且无其他可推送的代表，已转工作人员分派"
     change.action = "reoffer"
-    change.extra += [_task_update(d, report.id, "expired") for d in stale]
+    change.extra += [_task_update(d, report.id, "expired", expect="offered") for d in stale]
     change.counts.append(Count("offer_expired"))
     return commit(services, change)
 
@@ -287,11 +352,14 @@ def reoffer_expired(services: Services, report: ReportModel) -> ReportModel:
 def assign(
     services: Services, principal: Principal, report_id: str, deputy_id: object
 ) -> ReportModel:
-    """Staff offer a report to a deputy of their choosing."""
+    """Staff offer a report to a deputy of their choosing.
+
+    This ends the open step (an offer, or the "assign" step of an unmatched report, with
+    its overdue state) and starts a new offer step.
+    """
     report = _readable_by_staff(principal, report_id)
     _require_state(report, "assign")
-    if not isinstance(deputy_id, str) or not deputy_id:
-        raise InvalidField("请选择代表", field="deputy_id", code="missing_field")
+    deputy_id = _caller_id(deputy_id, "deputy_id", "请选择代表")
     deputy = _get_deputy(deputy_id)
     if deputy_id in (report.matched_deputy_ids or []):
         raise Conflict("已推送给该代表", code="already_offered")
@@ -377,18 +445,21 @@ def _offered_to(principal: Principal, report_id: str) -> tuple[ReportModel, Task
 def accept(services: Services, principal: Principal, report_id: str) -> ReportModel:
     """The deputy takes the report; exactly one of the offered deputies wins."""
     report, task = _offered_to(principal, report_id)
+    if task.status == "withdrawn":
+        taken_by = f"{task.taken_by}代表" if task.taken_by else "其他代表"
+        raise Conflict(f"该反映已由{taken_by}接单", code="state_conflict")
     if report.status == "offered" and task.status != "offered":
         raise Conflict("您已处理过该任务", code="offer_closed")
     _require_state(report, "accept")
     deputy = _get_deputy(principal.deputy_id)
-    others = [
-        other
-        for other in TaskModel.by_report.query(report.id)
-        if other.deputy_id != deputy.id and other.status == "offered"
+    others = _open_offers(report, exclude=deputy.id)
+    extra = [
+        _task_update(deputy.id, report.id, "accepted", expect="offered"),
+        _load_change(deputy.id, 1),
     ]
-    extra = [_task_update(deputy.id, report.id, "accepted"), _load_change(deputy.id, 1)]
     extra += [
-        _task_update(o.deputy_id, report.id, "withdrawn", taken_by=deputy.name) for o in others
+        _task_update(other, report.id, "withdrawn", expect="offered", taken_by=deputy.name)
+        for other in others
     ]
     change = Change(
         report=report,
@@ -396,7 +467,7 @@ def accept(services: Services, principal: Principal, report_id: str) -> ReportMo
         event=EventSpec("accepted", principal.user_id, "deputy", note=f"{deputy.name} 代表已接单"),
         to_state="accepted",
         attributes={"accepted_by": deputy.id, "accepted_at": now_iso()},
-        due=("answer", utcnow() + timedelta(hours=ANSWER_HOURS)),
+        due=("answer", utcnow() + timedelta(hours=services.settings.answer_hours)),
         notices=[
             (
                 people.citizen(report),
@@ -426,13 +497,11 @@ def decline(
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
         raise InvalidField("请填写婉拒原因（200 字以内）", field="reason")
     declined = list(report.declined_by or []) + [principal.deputy_id]
-    still_offered = [
-        t
-        for t in TaskModel.by_report.query(report.id)
-        if t.status == "offered" and t.deputy_id != principal.deputy_id
-    ]
+    still_offered = _open_offers(report, exclude=principal.deputy_id)
     event = EventSpec("declined", principal.user_id, "deputy", note=reason.strip(), internal=True)
-    step = _task_update(principal.deputy_id, report.id, "declined", note=reason.strip())
+    step = _task_update(
+        principal.deputy_id, report.id, "declined", expect="offered", note=reason.strip()
+    )
     activity = deputy_activity(principal.deputy_id)
     if still_offered:
         change = Change(
@@ -589,9 +658,7 @@ def triage(services: Services, principal: Principal, report_id: str, body: dict)
 
 
 def _transfer(services, principal, report: ReportModel, body: dict) -> ReportModel:
-    department_id = body.get("department_id")
-    if not isinstance(department_id, str) or not department_id:
-        raise InvalidField("请选择承办单位", field="department_id", code="missing_field")
+    department_id = _caller_id(body.get("department_id"), "department_id", "请选择承办单位")
     try:
         department = DepartmentModel.get(department_id)
     except DepartmentModel.DoesNotExist:
@@ -638,16 +705,40 @@ def _transfer(services, principal, report: ReportModel, body: dict) -> ReportMod
     return commit(services, change)
 
 
-def _merge(services, principal, report: ReportModel, body: dict) -> ReportModel:
-    target_id = body.get("into")
-    if not isinstance(target_id, str) or not target_id or target_id == report.id:
-        raise InvalidField("请填写要合并到的反映编号", field="into")
+MERGE_TARGET = "merge_target"
+
+
+def _merge_target_closed() -> InvalidField:
+    return InvalidField("不能合并到已关闭或已合并的反映", field="into", code="merge_target_closed")
+
+
+def _merge_target(principal: Principal, report: ReportModel, target_id: str) -> ReportModel:
+    """The report a duplicate is merged into: one the deputy may see, still open.
+
+    The deputy may merge into a report they could read (access rules of
+    `reports.access`) or one of the same district as the duplicate; whether an
+    unknown id or a report out of reach, the answer is the same 422.
+    """
+    unknown = InvalidField(
+        "要合并到的反映不存在或无权查看", field="into", code="merge_target_not_found"
+    )
+    if target_id == report.id:
+        raise InvalidField("不能合并到本反映", field="into", code="merge_into_itself")
     try:
-        target = ReportModel.get(target_id)
+        target = ReportModel.get(target_id, consistent_read=True)
     except ReportModel.DoesNotExist:
-        raise InvalidField("要合并到的反映不存在", field="into") from None
+        raise unknown from None
+    same_district = bool(report.district_id) and target.district_id == report.district_id
+    if target.moderation != "pass" or not (can_read(principal, target) or same_district):
+        raise unknown
     if target.status in ("closed", "merged"):
-        raise InvalidField("不能合并到已关闭的反映", field="into")
+        raise _merge_target_closed()
+    return target
+
+
+def _merge(services, principal, report: ReportModel, body: dict) -> ReportModel:
+    target_id = _caller_id(body.get("into"), "into", "请填写要合并到的反映编号")
+    target = _merge_target(principal, report, target_id)
 
     def follow(transaction: TransactWrite) -> None:
         transaction.update(
@@ -664,6 +755,7 @@ def _merge(services, principal, report: ReportModel, body: dict) -> ReportModel:
                 "escalated",
             ),
             add_version_condition=False,
+            label=MERGE_TARGET,
         )
 
     change = Change(
@@ -692,12 +784,18 @@ def _merge(services, principal, report: ReportModel, body: dict) -> ReportModel:
             _load_change(report.accepted_by, -1),
         ],
         counts=[Count("merged"), *deputy_activity(report.accepted_by)],
+        refusals={MERGE_TARGET: _merge_target_closed()},
     )
     return commit(services, change)
 
 
 def progress(services: Services, principal: Principal, report_id: str, body: dict) -> ReportModel:
-    """A step of handling, with a note and photos; internal notes are hidden from citizens."""
+    """A step of handling, with a note and photos; internal notes are hidden from citizens.
+
+    The first note on an `accepted` report is the deputy's first answer: it ends the
+    answer step and starts the "handling" step, `WORK_ORDER_DAYS` working days for the
+    deputy to reply, transfer, suggest or resolve, so the report stays on the ladder.
+    """
     report = _handling_report(principal, report_id, "progress")
     note = _note(body.get("note"))
     internal = body.get("internal", False)
@@ -716,7 +814,11 @@ def progress(services: Services, principal: Principal, report_id: str, body: dic
             internal=internal,
         ),
         to_state="in_progress" if report.status == "accepted" else None,
-        due=CLEAR if report.status == "accepted" and report.due_kind == "answer" else None,
+        due=(
+            ("handling", add_working_days(utcnow(), services.settings.work_order_days))
+            if report.status == "accepted"
+            else None
+        ),
         extra=(
             [_task_update(report.accepted_by, report.id, "in_progress")]
             if report.status == "accepted"

@@ -10,6 +10,11 @@ resolved ─evaluation window passes─▶ closed    resolved ─unsatisfied (2n
 second_handling / escalated ─progress · transfer · reply · resolve─▶ … ─▶ resolved
 ```
 
+Deadlines (the overdue ladder, `chalicelib/escalation/ladder.py`): offered → offer
+(OFFER_HOURS); unmatched → assign by staff (ASSIGN_HOURS); accepted → first answer
+(ANSWER_HOURS); a first answer by progress → handling (WORK_ORDER_DAYS working days);
+transfer → work order; second_handling and escalated → their own windows.
+
 Every transition is one DynamoDB transaction conditioned on the state and the
 version the caller read; an action not allowed from the current state is 409.
 """
@@ -62,8 +67,8 @@ TRANSITIONS = {
             "工作人员分派",
         ),
         Transition("reoffer", ("offered",), ("system",), "超时转推"),
-        Transition("remind", (*HANDLING_STATES, "offered"), ("system",), "到期提醒"),
-        Transition("supervise", HANDLING_STATES, ("system",), "超期督办"),
+        Transition("remind", (*HANDLING_STATES, "offered", "unmatched"), ("system",), "到期提醒"),
+        Transition("supervise", (*HANDLING_STATES, "unmatched"), ("system",), "超期督办"),
         Transition("accept", ("offered",), ("deputy",), "代表接单"),
         Transition("decline", ("offered",), ("deputy",), "代表婉拒"),
         Transition("reply", HANDLING_STATES, ("deputy",), "代表答复"),

@@ -9,7 +9,7 @@ import time_machine
 
 from chalicelib.clock import utcnow
 from chalicelib.workflow.calendar import BEIJING
-from tests.workflow_helpers import Loop, drain, run_schedule
+from tests.workflow_helpers import DEPUTY_CODES, Loop, drain, run_schedule
 
 
 def sweep(api) -> dict:
@@ -131,12 +131,14 @@ def test_sweeps_run_twice_or_at_once_tell_nobody_twice(api, wechat):
         assert _timeline(loop).count("reminded") == 1
 
 
-def test_a_work_order_given_before_national_day_is_due_after_the_holiday(api):
+def test_a_work_order_given_before_national_day_is_due_after_the_holiday(api, wechat):
+    """2026: 1–7 October are the National Day holiday, 8 October is a working day."""
     drain(api)
     before_holiday = datetime(2026, 9, 30, 10, 0, tzinfo=BEIJING)
-    with time_machine.travel(before_holiday, tick=True):
+    with time_machine.travel(before_holiday, tick=True) as clock:
         loop = Loop(api, category="municipal.road", text="国庆前路面塌陷")
-        deputy = loop.deputy(loop.candidates()[0])
+        deputy_id = loop.candidates()[0]
+        deputy = loop.deputy(deputy_id)
         loop.act("accept", deputy)
         status, body = loop.act(
             "triage",
@@ -146,3 +148,31 @@ def test_a_work_order_given_before_national_day_is_due_after_the_holiday(api):
         assert status == 200
         due = datetime.fromisoformat(body["work_order_due"]).astimezone(BEIJING)
         assert due.date().isoformat() == "2026-10-08"
+
+        def at(*moment: int) -> None:
+            clock.move_to(datetime(2026, *moment, tzinfo=BEIJING))
+            sweep(api)
+            sweep(api)
+
+        def sent(template_id: str) -> list[str]:
+            return [c["body"]["touser"] for c in _sends(wechat, template_id, loop.id)]
+
+        # In the holiday: one working day has not passed yet, nothing is due.
+        at(10, 3, 12, 0)
+        assert sent("tmpl-deadline-reminder") == [] and sent("tmpl-report-overdue") == []
+        # 75 % of the window (30 September 10:00 → 8 October 23:59) is 6 October 20:30.
+        at(10, 7, 9, 0)
+        assert sorted(sent("tmpl-deadline-reminder")) == sorted(
+            [
+                wechat.state.openid_for(DEPUTY_CODES[deputy_id]),
+                wechat.state.openid_for("handler-01"),
+            ]
+        )
+        at(10, 8, 20, 0)
+        assert sent("tmpl-report-overdue") == []
+        assert "overdue" not in _timeline(loop)
+        # The first working day after the holiday has ended: overdue, station staff told.
+        at(10, 9, 9, 0)
+        assert sent("tmpl-report-overdue") == [wechat.state.openid_for("staff-station-01")]
+        assert _timeline(loop).count("overdue") == 1
+        drain(api)

@@ -22,6 +22,8 @@ from tests.conftest import Api
 from tests.workflow_helpers import drain
 
 CATEGORY = "community.ebike"
+
+
 @pytest.fixture
 def topics(env) -> Iterator[Api]:
     from app import app

@@ -20,25 +20,52 @@ def loop_api(api, wechat, sms):
     return api
 
 
-def _subscribe_sends(wechat, openid=None):
+def _subscribe_sends(wechat, openid=None, template_id=None):
     calls = [c for c in wechat.state.calls("subscribe_send") if c.get("errcode") in (0, None)]
-    return [c for c in calls if openid is None or c["body"]["touser"] == openid]
+    return [
+        c
+        for c in calls
+        if (openid is None or c["body"]["touser"] == openid)
+        and (template_id is None or c["body"]["template_id"] == template_id)
+    ]
+
+
+def _notices(wechat, openid: str, template_id: str, report_id: str) -> list[dict]:
+    """WeChat notices of one purpose (template) about one report to one person."""
+    return [
+        c
+        for c in _subscribe_sends(wechat, openid, template_id)
+        if report_id in (c["body"].get("page") or "")
+    ]
 
 
 def test_the_whole_loop_to_escalation(loop_api, wechat, sms):
     api = loop_api
+    drain(api)  # notices other tests left queued reach nobody during this one
+    wechat.state.clear_calls()
+    sms.state.reset()
     loop = Loop(api)
     view = loop.staff_view()
     assert view["status"] == "offered"
     offered = [c["deputy_id"] for c in view["candidates"]]
     assert len(offered) == 3 and all(c["reasons"] for c in view["candidates"])
+    citizen = wechat.state.openid_for(loop.citizen_code)
+    deputy_openid = {d: wechat.state.openid_for(code) for d, code in DEPUTY_CODES.items()}
+    # The offer reached each of the K deputies exactly once on WeChat and once by SMS
+    # (with the station's name), and nobody else.
     for deputy_id in offered:
-        assert sms.state.messages(DEPUTY_PHONES[deputy_id]), deputy_id
-    assert len(_subscribe_sends(wechat)) >= 3
+        offers = _notices(wechat, deputy_openid[deputy_id], "tmpl-task-offered", loop.id)
+        assert len(offers) == 1, (deputy_id, offers)
+        assert offers[0]["body"]["data"]["thing2"]["value"] == "八大关街道人大代表联络站"
+        texts = sms.state.messages(DEPUTY_PHONES[deputy_id])
+        assert [m["template_id"] for m in texts] == ["1800001"], (deputy_id, texts)
+    assert len(_subscribe_sends(wechat, template_id="tmpl-task-offered")) == 3
+    assert len(sms.state.messages()) == 3
 
     winner, loser = offered[0], offered[1]
     status, accepted = loop.act("accept", loop.deputy(winner))
     assert status == 200 and accepted["status"] == "accepted"
+    assert len(_notices(wechat, citizen, "tmpl-report-accepted", loop.id)) == 1
     _, tasks = api.json("GET", "/tasks?status=withdrawn", token=loop.deputy(loser))
     mine = [t for t in tasks["items"] if t["report_id"] == loop.id]
     assert mine and mine[0]["taken_by"]
@@ -61,11 +88,25 @@ def test_the_whole_loop_to_escalation(loop_api, wechat, sms):
     assert status == 200
     status, resolved = loop.act("resolve", deputy, {"note": "已施划禁停线"})
     assert status == 200 and resolved["status"] == "resolved"
+    assert len(_notices(wechat, citizen, "tmpl-report-resolved", loop.id)) == 1
 
     status, second = loop.act(
         "evaluation", loop.citizen, {"result": "unsatisfied", "comment": "晚上还是乱停"}
     )
     assert status == 200 and second["status"] == "second_handling" and second["round"] == 2
+    assert len(_notices(wechat, citizen, "tmpl-second-handling", loop.id)) == 1
+    # The deputy who accepted it, and nobody else, is told to handle it again.
+    told = [
+        deputy_id
+        for deputy_id, openid in deputy_openid.items()
+        if _notices(wechat, openid, "tmpl-second-handling-deputy", loop.id)
+    ]
+    assert told == [winner]
+    assert len(_notices(wechat, deputy_openid[winner], "tmpl-second-handling-deputy", loop.id)) == 1
+    assert [m["template_id"] for m in sms.state.messages(DEPUTY_PHONES[winner])] == [
+        "1800001",
+        "1800002",
+    ]
     status, _ = loop.act("resolve", deputy, {"note": "已加装隔离桩"})
     assert status == 200
     status, escalated = loop.act("evaluation", loop.citizen, {"result": "unsatisfied"})

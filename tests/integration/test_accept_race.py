@@ -1,85 +1,74 @@
-"""Ten deputies accept one report at the same moment: exactly one wins (DynamoDB Local and moto)."""
+"""Ten deputies accept one report at the same moment over HTTP: exactly one wins.
+
+The app runs behind `chalice local`'s threaded HTTP server; its tables are on DynamoDB
+Local behind a proxy that cancels colliding transactions as DynamoDB in the cloud does
+(DynamoDB Local runs them one at a time), so the losers meet both kinds of refusal:
+a conflict with the winner's transaction in flight, and the winner's committed change.
+"""
 
 from __future__ import annotations
 
 import threading
-import uuid
 
 import pytest
 
-from chalicelib.auth.tokens import Principal
-from chalicelib.bootstrap import services
-from chalicelib.errors import Conflict
-from chalicelib.reports.intake import submit_report
-from chalicelib.reports.submission import parse_submission
-from chalicelib.stations.directory import geo_fields
-from chalicelib.store.models import DeputyModel, ReportModel, StationModel, TaskModel
-from chalicelib.workflow import operations
+from chalicelib.store.models import DeputyModel
+from tests.workflow_helpers import cloud_like_stack, deputy_token, seed_station
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.parametrize("backend", ["dynamodb-local"], indirect=True),
+]
 
 
-def test_ten_deputies_accept_concurrently_one_wins(backend, monkeypatch):
-    if backend == "moto":
-        pytest.skip(
-            "moto does not isolate concurrent transactions; DynamoDB Local is the reference"
-        )
+@pytest.fixture
+def cloud(backend, dynamodb_local, monkeypatch):
+    with cloud_like_stack(dynamodb_local.url, monkeypatch) as stack:
+        yield stack
+
+
+def test_ten_deputies_accept_concurrently_one_wins(cloud, monkeypatch):
     monkeypatch.setenv("MATCH_TOP_K", "10")
-    district = f"race-{uuid.uuid4().hex[:6]}"
-    station_id = f"RS{uuid.uuid4().hex[:6]}"
-    StationModel(
-        station_id,
-        name="竞争测试站",
-        address="测试",
-        lat=45.0,
-        lng=90.0,
-        district_id=district,
-        city_id="c",
-        **geo_fields(45.0, 90.0),
-    ).save()
-    deputies = [f"{district}-D{n}" for n in range(10)]
-    for deputy_id in deputies:
-        DeputyModel(
-            deputy_id,
-            name=deputy_id,
-            level="district",
-            station_id=station_id,
-            district_id=district,
-            city_id="c",
-            phone="13900000000",
-        ).save()
-    citizen = Principal(f"u{uuid.uuid4().hex[:8]}", f"o{uuid.uuid4().hex[:8]}", ("citizen",))
-    submission = parse_submission(
-        {"station_id": station_id, "category": "other.other", "text": "十位代表同时接单"}
-    )
-    svc = services()
-    report, _, _ = submit_report(svc, citizen, submission, None)
-    operations.match_report(svc, report.id)
-    assert len(ReportModel.get(report.id).matched_deputy_ids) == 10
+    station_id, deputies = seed_station(10, prefix="R")
+    report_id = cloud.submit(station_id, "十位代表同时接单")
+    tokens = {deputy_id: deputy_token(cloud.http, deputy_id) for deputy_id in deputies}
+    first = cloud.http.json("GET", "/tasks?status=offered", token=tokens[deputies[0]])[1]
+    assert report_id in [t["report_id"] for t in first["items"]]
 
-    barrier = threading.Barrier(10)
-    outcomes: dict[str, int] = {}
+    barrier = threading.Barrier(len(deputies))
+    outcomes: dict[str, tuple[int, dict]] = {}
 
     def accept(deputy_id: str) -> None:
-        principal = Principal(f"u-{deputy_id}", "o", ("citizen", "deputy"), deputy_id=deputy_id)
         barrier.wait()
-        try:
-            operations.accept(svc, principal, report.id)
-            outcomes[deputy_id] = 200
-        except Conflict as error:
-            outcomes[deputy_id] = error.status
+        outcomes[deputy_id] = cloud.http.json(
+            "POST", f"/reports/{report_id}/accept", {}, token=tokens[deputy_id]
+        )
 
     threads = [threading.Thread(target=accept, args=(d,)) for d in deputies]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=120)
 
-    assert sorted(outcomes.values()) == [200] + [409] * 9
-    winner = next(d for d, status in outcomes.items() if status == 200)
-    stored = ReportModel.get(report.id, consistent_read=True)
-    assert stored.status == "accepted" and stored.accepted_by == winner
-    tasks = {t.deputy_id: t.status for t in TaskModel.by_report.query(report.id)}
-    assert tasks[winner] == "accepted"
-    assert sorted(s for d, s in tasks.items() if d != winner) == ["withdrawn"] * 9
+    assert sorted(status for status, _ in outcomes.values()) == [200] + [409] * 9, outcomes
+    winner = next(d for d, (status, _) in outcomes.items() if status == 200)
+    accepted = outcomes[winner][1]
+    assert accepted["status"] == "accepted" and accepted["accepted_by"] == winner
+    assert [e["type"] for e in accepted["timeline"]].count("accepted") == 1
+    for deputy_id, (_, body) in outcomes.items():
+        if deputy_id != winner:
+            # Refused by the winner's committed change, or seen after it at the first read.
+            assert body["error"]["code"] in ("state_conflict", "transition_not_allowed"), body
+            assert "接单" in body["error"]["message"], body
+
+    winner_name = DeputyModel.get(winner).name
+    for loser in (d for d in deputies if d != winner):
+        status, tasks = cloud.http.json("GET", "/tasks?status=withdrawn", token=tokens[loser])
+        assert status == 200
+        mine = [t for t in tasks["items"] if t["report_id"] == report_id]
+        assert len(mine) == 1 and mine[0]["taken_by"] == winner_name, (loser, tasks)
+        offered = cloud.http.json("GET", "/tasks?status=offered", token=tokens[loser])[1]
+        assert report_id not in [t["report_id"] for t in offered["items"]]
+    status, tasks = cloud.http.json("GET", "/tasks?status=accepted", token=tokens[winner])
+    assert [t["report_id"] for t in tasks["items"]] == [report_id]
     assert DeputyModel.get(winner).open_tasks == 1
