@@ -29,10 +29,11 @@ from datetime import datetime, timedelta
 from chalicelib.bootstrap import Services
 from chalicelib.clock import utcnow
 from chalicelib.notify.outbox import Notice, Recipient
-from chalicelib.store.models import DeputyModel, ReportModel, TaskModel
+from chalicelib.store.models import DeputyModel, ReportModel
 from chalicelib.workflow import people
 from chalicelib.workflow.calendar import BEIJING
 from chalicelib.workflow.engine import Change, Count, EventSpec, commit
+from chalicelib.workflow.tasks import open_offers
 
 STEP_NAMES = {
     "offer": "接单",
@@ -80,10 +81,7 @@ def _holder(report: ReportModel) -> tuple[list[Recipient], str]:
     if report.due_kind == "assign":
         return _assigning_staff(report), "联络站工作人员"
     if report.due_kind == "offer":
-        offered = [
-            t.deputy_id for t in TaskModel.by_report.query(report.id) if t.status == "offered"
-        ]
-        deputies = [DeputyModel.get(d) for d in offered]
+        deputies = [DeputyModel.get(d) for d in open_offers(report)]
         return [people.deputy(d) for d in deputies], "、".join(d.name for d in deputies)
     recipients, names = [], []
     if report.accepted_by:

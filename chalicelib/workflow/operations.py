@@ -30,6 +30,7 @@ from chalicelib.workflow import people
 from chalicelib.workflow.calendar import BEIJING, add_working_days
 from chalicelib.workflow.engine import CLEAR, Change, Count, EventSpec, commit
 from chalicelib.workflow.states import STATE_NAMES, TRANSITIONS, allowed_from
+from chalicelib.workflow.tasks import open_offers
 
 # Defaults only: the windows in force are the settings `offer_hours`, `answer_hours` and
 # `assign_hours` (OFFER_HOURS, ANSWER_HOURS, ASSIGN_HOURS); bench/sweep.py reads these names.
@@ -93,29 +94,6 @@ def _task_update(deputy_id: str, report_id: str, status: str, expect: str | None
         transaction.update(TaskModel(deputy_id, report_id), actions, condition=condition)
 
     return step
-
-
-def _open_offers(report: ReportModel, exclude: str | None = None) -> list[str]:
-    """Deputies who hold an open offer of the report (other than `exclude`).
-
-    The report, read consistently, names everyone it was offered to and who declined;
-    their task items, read consistently by key, tell which of those offers are still
-    open (an offer may also have expired or been withdrawn). The tasks' report index
-    is eventually consistent and serves listings only.
-    """
-    declined = set(report.declined_by or [])
-    deputy_ids = [
-        deputy_id
-        for deputy_id in dict.fromkeys(report.matched_deputy_ids or [])
-        if deputy_id not in declined and deputy_id not in (exclude, report.accepted_by)
-    ]
-    if not deputy_ids:
-        return []
-    tasks = TaskModel.batch_get(
-        [(deputy_id, report.id) for deputy_id in deputy_ids], consistent_read=True
-    )
-    offered = {task.deputy_id for task in tasks if task.status == "offered"}
-    return [deputy_id for deputy_id in deputy_ids if deputy_id in offered]
 
 
 def _caller_id(value: object, field: str, missing: str) -> str:
@@ -331,7 +309,7 @@ def match_report(services: Services, report_id: str) -> ReportModel:
 def reoffer_expired(services: Services, report: ReportModel) -> ReportModel:
     """An offer nobody accepted in time: withdraw it and offer the next candidates."""
     _require_state(report, "reoffer")
-    stale = _open_offers(report)
+    stale = open_offers(report)
     exclude = list(
         dict.fromkeys(list(report.matched_deputy_ids or []) + list(report.declined_by or []))
     )
@@ -452,7 +430,7 @@ def accept(services: Services, principal: Principal, report_id: str) -> ReportMo
         raise Conflict("您已处理过该任务", code="offer_closed")
     _require_state(report, "accept")
     deputy = _get_deputy(principal.deputy_id)
-    others = _open_offers(report, exclude=deputy.id)
+    others = open_offers(report, exclude=deputy.id)
     extra = [
         _task_update(deputy.id, report.id, "accepted", expect="offered"),
         _load_change(deputy.id, 1),
@@ -497,7 +475,7 @@ def decline(
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 200:
         raise InvalidField("请填写婉拒原因（200 字以内）", field="reason")
     declined = list(report.declined_by or []) + [principal.deputy_id]
-    still_offered = _open_offers(report, exclude=principal.deputy_id)
+    still_offered = open_offers(report, exclude=principal.deputy_id)
     event = EventSpec("declined", principal.user_id, "deputy", note=reason.strip(), internal=True)
     step = _task_update(
         principal.deputy_id, report.id, "declined", expect="offered", note=reason.strip()

@@ -1,10 +1,10 @@
-"""Read models: a deputy's task list, a report's notices, failed notices for staff."""
+"""Read models: a deputy's task list, a report's open offers, notices, failed notices for staff."""
 
 from __future__ import annotations
 
 from chalicelib.auth.tokens import Principal
 from chalicelib.reports.categories import leaf_categories
-from chalicelib.store.models import OutboxModel, TaskModel
+from chalicelib.store.models import OutboxModel, ReportModel, TaskModel
 
 TASK_FILTERS = (
     "offered",
@@ -18,6 +18,29 @@ TASK_FILTERS = (
 MAX_TASKS = 100
 MAX_FAILED = 100
 MAX_FAILED_READ = 1000
+
+
+def open_offers(report: ReportModel, exclude: str | None = None) -> list[str]:
+    """Deputies who hold an open offer of the report (other than `exclude`).
+
+    The report, read consistently, names everyone it was offered to and who declined;
+    their task items, read consistently by key, tell which of those offers are still
+    open (an offer may also have expired or been withdrawn). The tasks' report index
+    is eventually consistent and serves listings only.
+    """
+    declined = set(report.declined_by or [])
+    deputy_ids = [
+        deputy_id
+        for deputy_id in dict.fromkeys(report.matched_deputy_ids or [])
+        if deputy_id not in declined and deputy_id not in (exclude, report.accepted_by)
+    ]
+    if not deputy_ids:
+        return []
+    tasks = TaskModel.batch_get(
+        [(deputy_id, report.id) for deputy_id in deputy_ids], consistent_read=True
+    )
+    offered = {task.deputy_id for task in tasks if task.status == "offered"}
+    return [deputy_id for deputy_id in deputy_ids if deputy_id in offered]
 
 
 def task_view(task: TaskModel) -> dict:
