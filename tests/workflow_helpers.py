@@ -479,3 +479,14 @@ def long_lived_api(stack, wechat_emulator, sms_emulator, wecom_emulator) -> Iter
         patch.setenv("WECOM_TIMEOUT_SECONDS", "2")
         with Client(app, stage_name="local") as client:
             yield Api(client)
+
+
+def wechat_sends(wechat, template_id: str, report_id: str) -> list[dict]:
+    """Subscribe messages of one template about one report that WeChat accepted."""
+    return [
+        c
+        for c in wechat.state.calls("subscribe_send")
+        if c["body"].get("template_id") == template_id
+        and report_id in (c["body"].get("page") or "")
+        and c.get("errcode") in (0, None)
+    ]

@@ -9,22 +9,12 @@ import time_machine
 
 from chalicelib.clock import utcnow
 from chalicelib.workflow.calendar import BEIJING
-from tests.workflow_helpers import DEPUTY_CODES, Loop, drain, run_schedule
+from tests.workflow_helpers import DEPUTY_CODES, Loop, drain, run_schedule, wechat_sends
 
 
 def sweep(api) -> dict:
     """Invoke the scheduled due sweep the way EventBridge would."""
     return run_schedule(api, "sweep_due_reports")
-
-
-def _sends(wechat, template_id: str, report_id: str) -> list[dict]:
-    return [
-        c
-        for c in wechat.state.calls("subscribe_send")
-        if c["body"].get("template_id") == template_id
-        and report_id in (c["body"].get("page") or "")
-        and c.get("errcode") in (0, None)
-    ]
 
 
 def _timeline(loop) -> list[str]:
@@ -41,20 +31,22 @@ def test_an_unanswered_task_climbs_the_ladder_rung_by_rung(api, wechat, sms):
 
         clock.move_to(start + timedelta(hours=19))
         sweep(api)
-        assert len(_sends(wechat, "tmpl-deadline-reminder", loop.id)) == 1
+        assert len(wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)) == 1
         assert _timeline(loop)[-1] == "reminded"
         assert "reminded" not in [e["type"] for e in loop.read()["timeline"]]
 
         clock.move_to(start + timedelta(hours=25))
         sweep(api)
         station = wechat.state.openid_for("staff-station-01")
-        overdue = _sends(wechat, "tmpl-report-overdue", loop.id)
+        overdue = wechat_sends(wechat, "tmpl-report-overdue", loop.id)
         assert [c["body"]["touser"] for c in overdue] == [station]
 
         clock.move_to(start + timedelta(hours=49, minutes=1))
         sweep(api)
         district = wechat.state.openid_for("staff-district-1")
-        assert [c["body"]["touser"] for c in _sends(wechat, "tmpl-report-overdue", loop.id)] == [
+        assert [
+            c["body"]["touser"] for c in wechat_sends(wechat, "tmpl-report-overdue", loop.id)
+        ] == [
             station,
             district,
         ]
@@ -62,7 +54,9 @@ def test_an_unanswered_task_climbs_the_ladder_rung_by_rung(api, wechat, sms):
         clock.move_to(start + timedelta(hours=73, minutes=1))
         sweep(api)
         city = wechat.state.openid_for("staff-city")
-        assert [c["body"]["touser"] for c in _sends(wechat, "tmpl-report-overdue", loop.id)] == [
+        assert [
+            c["body"]["touser"] for c in wechat_sends(wechat, "tmpl-report-overdue", loop.id)
+        ] == [
             station,
             district,
             city,
@@ -72,7 +66,7 @@ def test_an_unanswered_task_climbs_the_ladder_rung_by_rung(api, wechat, sms):
 
         clock.move_to(start + timedelta(days=10))
         sweep(api)
-        assert len(_sends(wechat, "tmpl-report-overdue", loop.id)) == 3
+        assert len(wechat_sends(wechat, "tmpl-report-overdue", loop.id)) == 3
 
         status, _ = loop.act("progress", loop.deputy(deputy_id), {"note": "已联系市政维修"})
         assert status == 200
@@ -94,7 +88,7 @@ def test_an_offer_nobody_accepts_is_reminded_then_moves_to_the_next_candidates(a
 
         clock.move_to(start + timedelta(hours=19))
         sweep(api)
-        assert len(_sends(wechat, "tmpl-deadline-reminder", loop.id)) == 3
+        assert len(wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)) == 3
 
         clock.move_to(start + timedelta(hours=25))
         sweep(api)
@@ -127,7 +121,7 @@ def test_sweeps_run_twice_or_at_once_tell_nobody_twice(api, wechat):
         for thread in threads:
             thread.join()
         sweep(api)
-        assert len(_sends(wechat, "tmpl-deadline-reminder", loop.id)) == 1
+        assert len(wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)) == 1
         assert _timeline(loop).count("reminded") == 1
 
 
@@ -155,7 +149,7 @@ def test_a_work_order_given_before_national_day_is_due_after_the_holiday(api, we
             sweep(api)
 
         def sent(template_id: str) -> list[str]:
-            return [c["body"]["touser"] for c in _sends(wechat, template_id, loop.id)]
+            return [c["body"]["touser"] for c in wechat_sends(wechat, template_id, loop.id)]
 
         # In the holiday: one working day has not passed yet, nothing is due.
         at(10, 3, 12, 0)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import time_machine
 
 from chalicelib.workflow.calendar import BEIJING
-from tests.workflow_helpers import DEPUTY_CODES, Loop, drain, run_schedule
+from tests.workflow_helpers import DEPUTY_CODES, Loop, drain, run_schedule, wechat_sends
 
 HUANGDAO = {"D09", "D10", "D11", "D12", "D13", "D14"}
 
@@ -25,16 +25,6 @@ def sweep_twice(api) -> None:
     """The scheduled due sweep, run twice in a row (as a retried invocation would)."""
     run_schedule(api, "sweep_due_reports")
     run_schedule(api, "sweep_due_reports")
-
-
-def _sends(wechat, template_id: str, report_id: str) -> list[dict]:
-    return [
-        c
-        for c in wechat.state.calls("subscribe_send")
-        if c["body"].get("template_id") == template_id
-        and report_id in (c["body"].get("page") or "")
-        and c.get("errcode") in (0, None)
-    ]
 
 
 def _to(calls: list[dict]) -> list[str]:
@@ -87,10 +77,10 @@ def test_an_offer_nobody_accepts_ends_with_staff_and_climbs_to_the_city(api, wec
             sweep_twice(api)
 
         def reminders() -> list[dict]:
-            return _sends(wechat, "tmpl-deadline-reminder", loop.id)
+            return wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)
 
         def overdue() -> list[dict]:
-            return _sends(wechat, "tmpl-report-overdue", loop.id)
+            return wechat_sends(wechat, "tmpl-report-overdue", loop.id)
 
         first = loop.candidates()
         assert len(first) == 3 and set(first) <= HUANGDAO
@@ -111,7 +101,7 @@ def test_an_offer_nobody_accepts_ends_with_staff_and_climbs_to_the_city(api, wec
         at(50)
         assert loop.staff_view()["status"] == "unmatched"
         assert _types(loop).count("offer_expired") == 2
-        assert _to(_sends(wechat, "tmpl-report-unmatched", loop.id)) == [station]
+        assert _to(wechat_sends(wechat, "tmpl-report-unmatched", loop.id)) == [station]
         assert len(reminders()) == 6 and overdue() == []
 
         # The assign step of staff (24 h): reminded at 75 %, then the overdue ladder.
@@ -167,10 +157,10 @@ def test_a_first_answer_by_progress_keeps_the_report_on_the_ladder(api, wechat):
             sweep_twice(api)
 
         def reminders() -> list[dict]:
-            return _sends(wechat, "tmpl-deadline-reminder", loop.id)
+            return wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)
 
         def overdue() -> list[dict]:
-            return _sends(wechat, "tmpl-report-overdue", loop.id)
+            return wechat_sends(wechat, "tmpl-report-overdue", loop.id)
 
         # The answer was given: its 24 h deadline passes without a word.
         at(monday + timedelta(hours=30))
@@ -219,7 +209,7 @@ def test_the_offer_answer_and_assign_windows_come_from_the_settings(api, wechat,
             sweep_twice(api)
 
         def reminders(loop) -> list[dict]:
-            return _sends(wechat, "tmpl-deadline-reminder", loop.id)
+            return wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)
 
         # Offers: 4 h, so reminded after 3 h and re-offered after 4 h.
         at(3.1)
@@ -246,9 +236,9 @@ def test_the_offer_answer_and_assign_windows_come_from_the_settings(api, wechat,
         at(9.8)
         assert _to(reminders(offered)[6:]) == [openid("staff-station-05")]
         at(10.3)
-        overdue = _sends(wechat, "tmpl-report-overdue", offered.id)
+        overdue = wechat_sends(wechat, "tmpl-report-overdue", offered.id)
         assert _to(overdue) == [openid("staff-station-05")]
-        assert _sends(wechat, "tmpl-report-overdue", accepted.id) == []
+        assert wechat_sends(wechat, "tmpl-report-overdue", accepted.id) == []
         _answer(accepted, deputy_id, accept=False)
         staff = offered.api.login("staff-station-05")["token"]
         assert offered.act("assign", staff, {"deputy_id": "D01"})[0] == 200
