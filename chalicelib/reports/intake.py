@@ -139,7 +139,9 @@ def _in_background(function, *args) -> Future:
 def _start_checks(
     services: Services, principal: Principal, submission: Submission, key: str | None
 ) -> dict[str, Future | None]:
-    """Start the independent look-ups of a submission at once: they are network round trips.
+    """Start the look-ups a submission waits for besides the content check, in the background.
+
+    The caller runs the content check itself meanwhile: all are network round trips.
 
     The idempotency record is looked up first only when the submission carries a
     phone code: that code works once, so it must not be spent on a retry. Otherwise
@@ -157,7 +159,6 @@ def _start_checks(
             if submission.photos
             else None
         ),
-        "moderation": _in_background(_moderation, services, principal, submission),
     }
 
 
@@ -177,10 +178,17 @@ def submit_report(
         record = checks["replay"].result()
         if record:
             return _replay(record, submission), None, True
+    try:
+        moderation = _moderation(services, principal, submission)
+    except InvalidField as refused:
+        moderation, refusal = None, refused
+    else:
+        refusal = None
     place = checks["place"].result()
     if checks["photos"] is not None:
         checks["photos"].result()
-    moderation = checks["moderation"].result()
+    if refusal is not None:
+        raise refusal
     phone = _phone(services, submission)
 
     for _attempt in range(3):
