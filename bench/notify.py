@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TABLE_PREFIX = "ssp-bench-"
 TEXT = "第{i}号：{place}附近{what}，已经持续一段时间，影响居民出行和生活，希望尽快处理。"
 OFFER_PURPOSE = "task_offered"
-FINAL = ("sent", "skipped", "failed")
+FINAL = ("sent", "skipped", "failed", "unconfirmed")
 WECHAT_FAULTS = ("errcode 45009", "HTTP 500", "slow answer")
 SMS_FAULTS = ("InternalError.Timeout", "HTTP 500")
 
@@ -861,6 +861,8 @@ def count(urls: dict, submitted: dict, top_k: int) -> dict:
                     example(f"lost {channel} (outbox {item.get('status')})", key, item)
                 if item.get("status") == "failed" and got:
                     f["failed in outbox yet received"] += 1
+                if item.get("status") == "unconfirmed":
+                    f["unconfirmed in outbox (read timeout)" + (", received" if got else "")] += 1
 
     def injected(calls: list[dict]) -> Counter:
         return Counter(c.get("injected") for c in calls if c.get("injected"))
