@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 WARMUP = 20
 CITIZENS = 5
-PHOTO_EVERY = 5  # one submission in five carries one photo uploaded beforehand
+PHOTO_EVERY = 5  # one submission in five carries one photo uploaded and confirmed beforehand
 TEXT = "第{i}号：小区门口道路坑洼积水，夜间没有路灯，老人和孩子出行很不方便，希望尽快修复。"
 JPEG = b"\xff\xd8\xff\xe0" + bytes(2048) + b"\xff\xd9"
 
@@ -261,6 +261,15 @@ class Bench:
         )
         if up.status_code not in (200, 201, 204):
             raise RuntimeError(f"S3 upload answered {up.status_code}: {up.text[:300]}")
+        confirmed = self.client.http.post(
+            "/uploads/confirm",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            body=json.dumps({"key": post["key"]}).encode(),
+        )
+        if confirmed.status_code != 200:
+            raise RuntimeError(
+                f"POST /uploads/confirm answered {confirmed.status_code}: {confirmed.body[:300]!r}"
+            )
         return post["key"]
 
     def plan(self, count: int, start: int) -> list[tuple[str, bytes, dict]]:

@@ -1,17 +1,21 @@
-"""Photo storage in S3: presigned uploads under the caller's prefix, checks, signed reads."""
+"""Photo storage in S3: presigned uploads under the caller's prefix, confirmations, checks."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
+from chalicelib.clock import now_iso
 from chalicelib.config import Settings
 from chalicelib.errors import InvalidField
 
 ALLOWED_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 UPLOAD_PREFIX = "uploads"
 QRCODE_PREFIX = "qrcodes"
+# How long a confirmation spares a submission the HEAD (kept after that only until TTL deletion).
+CONFIRMATION_TTL_SECONDS = 3 * 24 * 3600
 # A report has at most 9 photos: their HEAD requests go out together.
 _heads = ThreadPoolExecutor(max_workers=9, thread_name_prefix="photo-head")
 
@@ -76,32 +80,88 @@ class UploadStore:
             raise
         return {"size": meta["ContentLength"], "content_type": meta.get("ContentType")}
 
+    def _model(self):
+        from chalicelib.store.models import UploadModel, bind_models
+
+        bind_models(self._settings)
+        return UploadModel
+
+    def _check_owned(self, user_id: str, key: str, field: str) -> None:
+        """422 on `field` unless `key` is directly under the caller's upload prefix."""
+        prefix = user_prefix(user_id)
+        if not key.startswith(prefix) or "/" in key[len(prefix) :] or ".." in key:
+            raise InvalidField(
+                "照片不属于当前用户，请重新上传", field=field, code="photo_not_owned"
+            )
+
+    def _check_stored(self, meta: dict | None, field: str) -> dict:
+        """422 on `field` unless S3's HEAD found an image within the size limit; the meta."""
+        if meta is None:
+            raise InvalidField("照片尚未上传成功，请重新上传", field=field, code="photo_missing")
+        if meta["content_type"] not in ALLOWED_TYPES:
+            raise InvalidField("仅支持 JPEG、PNG、WebP 图片", field=field, code="photo_type")
+        if meta["size"] > self._settings.upload_max_bytes:
+            limit_mb = self._settings.upload_max_bytes // (1024 * 1024)
+            raise InvalidField(f"照片不能超过 {limit_mb} MB", field=field, code="photo_too_large")
+        return meta
+
+    def check_photo(self, user_id: str, key: str, field: str = "key") -> dict:
+        """One key: the caller's, uploaded, an image within the size limit (S3 HEAD); its meta."""
+        self._check_owned(user_id, key, field)
+        return self._check_stored(self.head(key), field)
+
+    def confirm(self, user_id: str, key: str) -> dict:
+        """Check an uploaded photo once and record it, so submissions skip S3's HEAD.
+
+        Idempotent: confirming again re-checks the object and rewrites the record.
+        """
+        meta = self.check_photo(user_id, key, field="key")
+        model = self._model()
+        model(
+            key,
+            user_id=user_id,
+            content_type=meta["content_type"],
+            size=meta["size"],
+            confirmed_at=now_iso(),
+            expires_at=int(time.time()) + CONFIRMATION_TTL_SECONDS,
+        ).save()
+        return {"key": key, "content_type": meta["content_type"], "size": meta["size"]}
+
+    def _confirmed(self, user_id: str, keys: list[str]) -> dict[str, dict]:
+        """Recorded meta of the keys `user_id` confirmed, unexpired (one consistent BatchGet)."""
+        model = self._model()
+        now = time.time()
+        return {
+            record.key: {"content_type": record.content_type, "size": record.size}
+            for record in model.batch_get(list(dict.fromkeys(keys)), consistent_read=True)
+            if record.user_id == user_id and record.expires_at > now
+        }
+
     def require_photos(self, user_id: str, keys: list[str], field: str = "photos") -> None:
         """Check each key is the caller's, uploaded, an image and within the size limit.
 
         S3 enforces the presigned POST's conditions; this re-checks them so a
         photo that bypassed them is still refused, naming the offending index.
+        A key confirmed by its owner (`POST /uploads/confirm`) was checked then:
+        its record is the proof of upload, read for all keys in one consistent
+        BatchGet. Only keys without one are HEADed (clients that do not confirm).
         """
-        prefix = user_prefix(user_id)
         for index, key in enumerate(keys):
-            if not key.startswith(prefix) or "/" in key[len(prefix) :] or ".." in key:
-                raise InvalidField(
-                    "照片不属于当前用户，请重新上传",
-                    field=f"{field}[{index}]",
-                    code="photo_not_owned",
-                )
-        metas = list(_heads.map(self.head, keys)) if len(keys) > 1 else [self.head(k) for k in keys]
-        for index, meta in enumerate(metas):
-            name = f"{field}[{index}]"
-            if meta is None:
-                raise InvalidField("照片尚未上传成功，请重新上传", field=name, code="photo_missing")
-            if meta["content_type"] not in ALLOWED_TYPES:
-                raise InvalidField("仅支持 JPEG、PNG、WebP 图片", field=name, code="photo_type")
-            if meta["size"] > self._settings.upload_max_bytes:
-                limit_mb = self._settings.upload_max_bytes // (1024 * 1024)
-                raise InvalidField(
-                    f"照片不能超过 {limit_mb} MB", field=name, code="photo_too_large"
-                )
+            self._check_owned(user_id, key, f"{field}[{index}]")
+        if not keys:
+            return
+        metas: list[dict | None] = [None] * len(keys)
+        confirmed = self._confirmed(user_id, keys)
+        pending = [index for index, key in enumerate(keys) if key not in confirmed]
+        if len(pending) > 1:
+            heads = _heads.map(self.head, [keys[index] for index in pending])
+        else:
+            heads = [self.head(keys[index]) for index in pending]
+        for index, meta in zip(pending, heads, strict=True):
+            metas[index] = meta
+        for index, key in enumerate(keys):
+            # A recorded meta is re-checked too (free): the size limit may have shrunk since.
+            self._check_stored(confirmed.get(key, metas[index]), f"{field}[{index}]")
 
     def photo_url(self, key: str) -> str:
         """A short-lived signed GET URL of a stored photo."""

@@ -41,6 +41,20 @@ def post_upload():
     return svc.uploads.presign_upload(principal.user_id, content_type, size)
 
 
+@blueprint.route("/uploads/confirm", methods=["POST"])
+def post_upload_confirm():
+    """The client confirms a photo once its POST to S3 succeeded: checked now, not at submission."""
+    request = blueprint.current_request
+    principal = caller(request)
+    body = json_body(request)
+    key = body.get("key")
+    if not isinstance(key, str) or not key:
+        raise InvalidField("请提供照片编号", field="key")
+    if len(key) > 256:
+        raise InvalidField("照片编号不正确", field="key")
+    return services().uploads.confirm(principal.user_id, key)
+
+
 @blueprint.route("/reports", methods=["POST"])
 def post_report():
     request = blueprint.current_request

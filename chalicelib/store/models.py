@@ -15,6 +15,7 @@ Access patterns (each served by a key or an index, never a Scan):
 | a citizen's reports, newest first        | reports.reporter: hash reporter_id, range created_at |
 | timeline of a report, in order           | report_events: hash report_id, range seq    |
 | retry of a submission (Idempotency-Key)  | idempotency: hash key (TTL)                 |
+| confirmed uploads of a submission's photos | uploads: hash key (one consistent BatchGet, TTL) |
 | staff of a station / district / city     | users.station / users.district / users.city |
 | handlers of a department                 | users.department                            |
 | deputies of a district (matching)        | deputies.district: hash district_id         |
@@ -563,6 +564,26 @@ class IdempotencyModel(_Base):
     expires_at = NumberAttribute()
 
 
+class UploadModel(_Base):
+    """A photo the client confirmed after its POST to S3: HEADed once, so submissions need not.
+
+    Written by `POST /uploads/confirm` after S3's HEAD showed the object's type and size
+    within limits; a submission reads its photos' records in one consistent BatchGet and
+    HEADs only the keys without one. Expires by TTL (`expires_at`, epoch seconds).
+    """
+
+    class Meta:
+        table_name = "unbound-uploads"
+        logical_name = "uploads"
+
+    key = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    content_type = UnicodeAttribute()
+    size = NumberAttribute()
+    confirmed_at = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+
 class TopicLogModel(_Base):
     """New reports by Beijing day of filing, read by the daily micro-topic job (expires by TTL).
 
@@ -687,6 +708,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     ReportModel,
     ReportEventModel,
     IdempotencyModel,
+    UploadModel,
     TaskModel,
     OutboxModel,
     SmsLedgerModel,
@@ -700,6 +722,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
 
 TTL_ATTRIBUTES = {
     IdempotencyModel: "expires_at",
+    UploadModel: "expires_at",
     SmsLedgerModel: "expires_at",
     TopicLogModel: "expires_at",
 }

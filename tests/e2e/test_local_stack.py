@@ -126,6 +126,13 @@ def test_scan_to_report_end_to_end(running_stack):
     )
     assert presigned.status_code == 200, presigned.text
     assert upload_to(presigned.json(), photo).status_code in (200, 204)
+    confirmed = session.post(f"{api}/uploads/confirm", json={"key": presigned.json()["key"]})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json() == {
+        "key": presigned.json()["key"],
+        "content_type": "image/jpeg",
+        "size": len(photo),
+    }
 
     body = {
         "station_id": scene,
