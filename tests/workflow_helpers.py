@@ -110,16 +110,20 @@ class Loop:
         return status, answer
 
 
-def run_schedule(api, handler: str) -> dict:
-    """Invoke a scheduled function as EventBridge would, then drain the notice queue."""
-    event = api.client.events.generate_cw_event(
+def scheduled_event(client) -> dict:
+    """The event EventBridge hands a scheduled function (`client`: a chalice.test.Client)."""
+    return client.events.generate_cw_event(
         source="aws.events",
         detail_type="Scheduled Event",
         detail={},
         resources=[],
         region="ap-east-1",
     )
-    payload = api.client.lambda_.invoke(handler, event).payload
+
+
+def run_schedule(api, handler: str) -> dict:
+    """Invoke a scheduled function as EventBridge would, then drain the notice queue."""
+    payload = api.client.lambda_.invoke(handler, scheduled_event(api.client)).payload
     drain(api)
     return payload
 

@@ -19,7 +19,7 @@ from chalicelib.store.models import OutboxModel, ReportModel, TopicModel
 from chalicelib.store.transactions import transact_write
 from chalicelib.topics import log_for_topics
 from tests.conftest import Api
-from tests.workflow_helpers import drain
+from tests.workflow_helpers import drain, scheduled_event
 
 CATEGORY = "community.ebike"
 
@@ -33,10 +33,7 @@ def topics(env) -> Iterator[Api]:
 
 
 def run_job(topics: Api) -> dict:
-    event = topics.client.events.generate_cw_event(
-        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[], region="x"
-    )
-    return topics.client.lambda_.invoke("open_topics", event).payload
+    return topics.client.lambda_.invoke("open_topics", scheduled_event(topics.client)).payload
 
 
 def file_report(station: str, category: str = CATEGORY, moderation: str = "pass") -> str:

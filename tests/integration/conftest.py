@@ -41,3 +41,12 @@ def backend(request, monkeypatch, wechat, sms_env, stack):
         create_tables(svc.settings)
         _ready.add(server.url)
     return request.param
+
+
+@pytest.fixture
+def cloud(backend, dynamodb_local, monkeypatch):
+    """The app behind a local HTTP server on DynamoDB Local, through a cloud-like proxy."""
+    from tests.workflow_helpers import cloud_like_stack
+
+    with cloud_like_stack(dynamodb_local.url, monkeypatch) as stack:
+        yield stack

@@ -13,18 +13,12 @@ import threading
 import pytest
 
 from chalicelib.store.models import DeputyModel
-from tests.workflow_helpers import cloud_like_stack, deputy_token, seed_station
+from tests.workflow_helpers import deputy_token, seed_station
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.parametrize("backend", ["dynamodb-local"], indirect=True),
 ]
-
-
-@pytest.fixture
-def cloud(backend, dynamodb_local, monkeypatch):
-    with cloud_like_stack(dynamodb_local.url, monkeypatch) as stack:
-        yield stack
 
 
 def test_ten_deputies_accept_concurrently_one_wins(cloud, monkeypatch):

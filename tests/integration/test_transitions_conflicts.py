@@ -16,19 +16,13 @@ import pytest
 
 from chalicelib.store.models import StatsModel
 from chalicelib.workflow.engine import MAX_ATTEMPTS, beijing_day
-from tests.workflow_helpers import cloud_like_stack, deputy_token, seed_station
+from tests.workflow_helpers import deputy_token, seed_station
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.parametrize("backend", ["dynamodb-local"], indirect=True),
 ]
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture
-def cloud(backend, dynamodb_local, monkeypatch):
-    with cloud_like_stack(dynamodb_local.url, monkeypatch) as stack:
-        yield stack
 
 
 def _counter(scope: str, metric: str) -> int:

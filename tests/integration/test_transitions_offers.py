@@ -14,7 +14,7 @@ import pytest
 import time_machine
 
 from chalicelib.clock import utcnow
-from tests.workflow_helpers import cloud_like_stack, deputy_token, seed_station
+from tests.workflow_helpers import deputy_token, scheduled_event, seed_station
 
 pytestmark = [
     pytest.mark.integration,
@@ -22,11 +22,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def cloud(backend, dynamodb_local, monkeypatch):
-    with cloud_like_stack(dynamodb_local.url, monkeypatch) as stack:
-        stack.proxy.lag_index("tasks", "report")
-        yield stack
+@pytest.fixture(autouse=True)
+def lagging_index(cloud):
+    cloud.proxy.lag_index("tasks", "report")
 
 
 def _task_ids(cloud, token: str, status: str) -> list[str]:
@@ -98,14 +96,7 @@ def test_an_offer_nobody_took_in_time_is_expired_when_the_next_deputies_get_it(c
         assert len(first_round) == 2
 
         clock.move_to(start + timedelta(hours=25))
-        event = cloud.client.events.generate_cw_event(
-            source="aws.events",
-            detail_type="Scheduled Event",
-            detail={},
-            resources=[],
-            region="ap-east-1",
-        )
-        cloud.client.lambda_.invoke("sweep_due_reports", event)
+        cloud.client.lambda_.invoke("sweep_due_reports", scheduled_event(cloud.client))
         cloud.drain()
 
         tokens = {d: deputy_token(cloud.http, d) for d in deputies}  # the old ones expired
