@@ -33,7 +33,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
+
+from devstack.serving import WsgiServer
 
 DEFAULT_SECRET_ID = "local-sms-id"
 DEFAULT_SECRET_KEY = "local-sms-key"
@@ -756,8 +757,7 @@ class SmsEmulatorHandle:
     host: str
     port: int
     state: SmsEmulatorState
-    server: BaseWSGIServer
-    thread: threading.Thread
+    server: WsgiServer
 
     @property
     def url(self) -> str:
@@ -771,9 +771,7 @@ class SmsEmulatorHandle:
 
     def stop(self) -> None:
         """Stop serving and wait for the server thread."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.server.stop()
 
 
 def start_sms_emulator(
@@ -787,12 +785,8 @@ def start_sms_emulator(
 
     ``sdk_app_id`` None accepts any SmsSdkAppId."""
     state = SmsEmulatorState(secret_id=secret_id, secret_key=secret_key, sdk_app_id=sdk_app_id)
-    server = make_server(host, port, create_app(state), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="sms-emulator", daemon=True)
-    thread.start()
-    return SmsEmulatorHandle(
-        host=host, port=server.server_port, state=state, server=server, thread=thread
-    )
+    server = WsgiServer(create_app(state), host, port, "sms-emulator").start()
+    return SmsEmulatorHandle(host=host, port=server.port, state=state, server=server)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -809,18 +803,16 @@ def main(argv: list[str] | None = None) -> None:
     state = SmsEmulatorState(
         secret_id=args.secret_id, secret_key=args.secret_key, sdk_app_id=args.sdk_app_id or None
     )
-    server = make_server(args.host, args.port, create_app(state), threaded=True)
+    server = WsgiServer(create_app(state), args.host, args.port, "sms-emulator")
     print(
-        f"SMS emulator on http://{args.host}:{server.server_port}/ "
-        f"(SMS_ENDPOINT={args.host}:{server.server_port} SMS_PROTOCOL=http)",
+        f"SMS emulator on http://{args.host}:{server.port}/ "
+        f"(SMS_ENDPOINT={args.host}:{server.port} SMS_PROTOCOL=http)",
         flush=True,
     )
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
-        server.server_close()
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ from typing import Any
 
 import segno
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from devstack.serving import WsgiServer
 
 DEFAULT_APPID = "wx-local-appid"
 DEFAULT_SECRET = "local-secret"
@@ -591,8 +592,7 @@ class EmulatorHandle:
     host: str
     port: int
     state: EmulatorState
-    server: BaseWSGIServer
-    thread: threading.Thread
+    server: WsgiServer
 
     @property
     def url(self) -> str:
@@ -601,15 +601,7 @@ class EmulatorHandle:
 
     def stop(self) -> None:
         """Stop serving and wait for the server thread."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
-class KeepAliveHandler(WSGIRequestHandler):
-    """HTTP/1.1 with persistent connections, as WeChat's servers answer."""
-
-    protocol_version = "HTTP/1.1"
+        self.server.stop()
 
 
 def start_wechat_emulator(
@@ -620,14 +612,8 @@ def start_wechat_emulator(
 ) -> EmulatorHandle:
     """Serve the emulator from a background thread; port 0 picks a free port."""
     state = EmulatorState(appid=appid, secret=secret)
-    server = make_server(
-        host, port, create_app(state), threaded=True, request_handler=KeepAliveHandler
-    )
-    thread = threading.Thread(target=server.serve_forever, name="wechat-emulator", daemon=True)
-    thread.start()
-    return EmulatorHandle(
-        host=host, port=server.server_port, state=state, server=server, thread=thread
-    )
+    server = WsgiServer(create_app(state), host, port, "wechat-emulator").start()
+    return EmulatorHandle(host=host, port=server.port, state=state, server=server)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -639,16 +625,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--secret", default=DEFAULT_SECRET)
     args = parser.parse_args(argv)
     state = EmulatorState(appid=args.appid, secret=args.secret)
-    server = make_server(
-        args.host, args.port, create_app(state), threaded=True, request_handler=KeepAliveHandler
-    )
-    print(f"WeChat emulator on http://{args.host}:{server.server_port}/", flush=True)
+    server = WsgiServer(create_app(state), args.host, args.port, "wechat-emulator")
+    print(f"WeChat emulator on http://{args.host}:{server.port}/", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
-        server.server_close()
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.serving import BaseWSGIServer, make_server
+
+from devstack.serving import WsgiServer
 
 SEND_PATH = "/cgi-bin/webhook/send"
 RATE_LIMIT_PER_MINUTE = 20
@@ -490,8 +491,7 @@ class WeComEmulatorHandle:
     host: str
     port: int
     state: WeComEmulatorState
-    server: BaseWSGIServer
-    thread: threading.Thread
+    server: WsgiServer
 
     @property
     def url(self) -> str:
@@ -509,9 +509,7 @@ class WeComEmulatorHandle:
 
     def stop(self) -> None:
         """Stop serving and wait for the server thread."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
+        self.server.stop()
 
 
 def start_wecom_emulator(
@@ -523,12 +521,8 @@ def start_wecom_emulator(
 ) -> WeComEmulatorHandle:
     """Serve the emulator from a background thread; port 0 picks a free port."""
     state = WeComEmulatorState(keys=keys, strict_keys=strict_keys, rate_limit=rate_limit)
-    server = make_server(host, port, create_app(state), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="wecom-emulator", daemon=True)
-    thread.start()
-    return WeComEmulatorHandle(
-        host=host, port=server.server_port, state=state, server=server, thread=thread
-    )
+    server = WsgiServer(create_app(state), host, port, "wecom-emulator").start()
+    return WeComEmulatorHandle(host=host, port=server.port, state=state, server=server)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -545,18 +539,16 @@ def main(argv: list[str] | None = None) -> None:
     state = WeComEmulatorState(
         keys=args.key, strict_keys=args.strict_keys, rate_limit=args.rate_limit
     )
-    server = make_server(args.host, args.port, create_app(state), threaded=True)
+    server = WsgiServer(create_app(state), args.host, args.port, "wecom-emulator")
     print(
-        f"WeCom robot emulator on http://{args.host}:{server.server_port}/ "
-        f"(WECOM_WEBHOOK_BASE=http://{args.host}:{server.server_port}{SEND_PATH})",
+        f"WeCom robot emulator on http://{args.host}:{server.port}/ "
+        f"(WECOM_WEBHOOK_BASE=http://{args.host}:{server.port}{SEND_PATH})",
         flush=True,
     )
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     finally:
-        server.server_close()
+        server.stop()
 
 
 if __name__ == "__main__":
