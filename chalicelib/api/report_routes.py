@@ -15,6 +15,7 @@ from chalicelib.reports.reading import (
     load_readable_report,
     my_reports,
     station_name,
+    submitted_event,
     timeline,
 )
 from chalicelib.reports.submission import parse_idempotency_key, parse_submission
@@ -64,12 +65,12 @@ def post_report():
     headers = request.headers or {}
     key = parse_idempotency_key(headers.get("idempotency-key"))
     svc = services()
-    report, event, replayed = submit_report(svc, principal, submission, key)
+    report, replayed = submit_report(svc, principal, submission, key)
     view = report_view(
         report,
         principal,
         svc.uploads.photo_url,
-        events=timeline(report.id) if replayed else [event],
+        events=timeline(report) if replayed else [submitted_event(report)],
         station_name=station_name(report.station_id),
     )
     response_headers = {"Location": f"/reports/{report.id}"}
@@ -104,6 +105,6 @@ def get_report(report_id: str):
         report,
         principal,
         svc.uploads.photo_url,
-        events=timeline(report.id),
+        events=timeline(report),
         station_name=station_name(report.station_id),
     )

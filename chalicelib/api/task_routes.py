@@ -21,7 +21,7 @@ def _answer(report, principal):
         report,
         principal,
         svc.uploads.photo_url,
-        events=timeline(report.id),
+        events=timeline(report),
         station_name=station_name(report.station_id),
     )
 

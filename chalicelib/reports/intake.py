@@ -1,25 +1,30 @@
-"""Report intake: from a validated submission to a stored report with its first timeline event.
+"""Report intake: from a validated submission to a stored report, in one write.
 
-One submission costs at most two DynamoDB requests on the common path: the
-station read (cached per container) and one transaction writing the report, its
-`submitted` event and the idempotency record together, conditioned on that record
-not existing yet; a retry under the same `Idempotency-Key` fails that condition
-and is answered with the stored report. The station look-up, the photo checks and
-the content check run concurrently, so a submission waits for the slowest of them
-and then for the transaction. What the report adds to
-the statistics and the micro-topic log is written when it is admitted, by the
-matching transition (`chalicelib.reports.admission`).
+The report item is the record of the submission: its timeline's first step
+(`submitted`, seq 1) is read from it (`chalicelib.reports.reading`), so the report
+and its first event are written together by one PutItem, conditioned on the id
+being new. Under an `Idempotency-Key` the id is derived from the user and the key,
+so that same write is the idempotency check: a retry fails the condition and is
+answered with the stored report (or refused with 409 when its content differs). A
+key stays bound to its report for good; a submission that was refused (risky text,
+a photo not found) stored nothing, so its key can carry the corrected report.
+
+A warm submission therefore makes one DynamoDB request (two with photos: their
+upload records). The station and photo look-ups run in the background while the
+request's thread runs the content check. What the report adds to the statistics
+and the micro-topic log is written when it is admitted, by the matching transition
+(`chalicelib.reports.admission`).
 """
 
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import secrets
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PutError
 
 from chalicelib.auth.tokens import Principal
 from chalicelib.bootstrap import Services
@@ -29,42 +34,61 @@ from chalicelib.notify.queue import enqueue_job
 from chalicelib.observability import get_logger, log_event
 from chalicelib.reports.submission import Submission
 from chalicelib.stations.directory import get_station, nearest_stations
-from chalicelib.store.models import IdempotencyModel, Location, ReportEventModel, ReportModel
-from chalicelib.store.transactions import cancellation_codes, transact_write
+from chalicelib.store.models import Location, ReportModel
 from chalicelib.workflow.engine import due_attributes
 
-IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 TEXT_CHECK_SCENE = 3
-RETRYABLE_CANCELLATIONS = {"ConditionalCheckFailed", "TransactionConflict"}
+WRITE_ATTEMPTS = 3
 MATCH_FALLBACK = timedelta(minutes=2)
+ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read out over the phone
+ID_LENGTH = 12  # 60 bits
 
 log = get_logger("reports.intake")
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="intake")
 
 
 def new_report_id() -> str:
-    """A readable, date-prefixed, unguessable report id (e.g. R20261121-7F3KQ2XA)."""
-    alphabet = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-    suffix = "".join(secrets.choice(alphabet) for _ in range(8))
-    return f"R{utcnow():%Y%m%d}-{suffix}"
+    """A random, unguessable report id (e.g. R7F3KQ2XA4MNP)."""
+    return "R" + "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
 
 
-def _idempotency_record(principal: Principal, key: str) -> IdempotencyModel | None:
+def keyed_report_id(user_id: str, idempotency_key: str) -> str:
+    """The id of the report a user's `Idempotency-Key` stands for (same alphabet and length)."""
+    digest = hashlib.sha256(f"{user_id}\n{idempotency_key}".encode()).digest()
+    number = int.from_bytes(digest[:8], "big")
+    chars = []
+    for _ in range(ID_LENGTH):
+        number, index = divmod(number, len(ID_ALPHABET))
+        chars.append(ID_ALPHABET[index])
+    return "R" + "".join(chars)
+
+
+def _condition_failed(error: PutError) -> bool:
+    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+def _stored_report(report_id: str) -> ReportModel | None:
     try:
-        record = IdempotencyModel.get(f"{principal.user_id}#{key}")
-    except IdempotencyModel.DoesNotExist:
+        return ReportModel.get(report_id, consistent_read=True)
+    except ReportModel.DoesNotExist:
         return None
-    return record if record.expires_at > time.time() else None
 
 
-def _replay(record: IdempotencyModel, submission: Submission) -> ReportModel:
-    if record.request_hash != submission.fingerprint():
+def _replay(stored: ReportModel, submission: Submission) -> ReportModel:
+    """The stored report for a retry of the same content; 409 for other content."""
+    if stored.submission_hash != submission.fingerprint():
         raise Conflict(
             "该 Idempotency-Key 已用于另一份反映内容，请更换后重试",
             field="Idempotency-Key",
             code="idempotency_key_reused",
         )
-    return ReportModel.get(record.report_id)
+    return stored
+
+
+def _earlier_attempt(principal: Principal, report_id: str) -> ReportModel | None:
+    """The report an earlier attempt stored under `report_id` for this user, if any."""
+    stored = _stored_report(report_id)
+    return stored if stored is not None and stored.reporter_id == principal.user_id else None
 
 
 def _place(submission: Submission) -> dict:
@@ -137,20 +161,19 @@ def _in_background(function, *args) -> Future:
 
 
 def _start_checks(
-    services: Services, principal: Principal, submission: Submission, key: str | None
+    services: Services,
+    principal: Principal,
+    submission: Submission,
+    report_id: str | None,
 ) -> dict[str, Future | None]:
-    """Start the look-ups a submission waits for besides the content check, in the background.
+    """Start, in the background, what a submission waits for besides the content check.
 
     The caller runs the content check itself meanwhile: all are network round trips.
-
-    The idempotency record is looked up first only when the submission carries a
-    phone code: that code works once, so it must not be spent on a retry. Otherwise
-    the transaction's condition on the idempotency record tells a retry apart, and
-    the common path saves the round trip.
+    An earlier attempt is looked for first only when the submission carries a phone
+    code (`report_id` given): that code works once, so a retry must not spend it.
     """
-    look_up_first = key is not None and submission.phone_code is not None
     return {
-        "replay": _in_background(_idempotency_record, principal, key) if look_up_first else None,
+        "earlier": (_in_background(_earlier_attempt, principal, report_id) if report_id else None),
         "place": _in_background(_place, submission),
         "photos": (
             _in_background(
@@ -162,100 +185,90 @@ def _start_checks(
     }
 
 
+def _new_report(
+    report_id: str,
+    principal: Principal,
+    submission: Submission,
+    moderation: str,
+    place: dict,
+    phone: str | None,
+) -> ReportModel:
+    now = now_iso()
+    return ReportModel(
+        report_id,
+        reporter_id=principal.user_id,
+        created_at=now,
+        updated_at=now,
+        status="submitted",
+        moderation=moderation,
+        category=submission.category,
+        text=submission.text,
+        photos=list(submission.photos),
+        location=(
+            Location(lat=submission.lat, lng=submission.lng) if submission.lat is not None else None
+        ),
+        address=submission.address,
+        phone=phone,
+        anonymous=submission.anonymous,
+        reporter_openid=principal.openid,
+        filed_by_deputy=principal.deputy_id,
+        submission_hash=submission.fingerprint(),
+        event_count=1,
+        **place,
+        **(
+            due_attributes(report_id, "match", utcnow() + MATCH_FALLBACK)
+            if moderation == "pass"
+            else {}
+        ),
+    )
+
+
 def submit_report(
     services: Services,
     principal: Principal,
     submission: Submission,
     idempotency_key: str | None,
-) -> tuple[ReportModel, ReportEventModel | None, bool]:
-    """Store a report; returns (report, first event, replayed).
+) -> tuple[ReportModel, bool]:
+    """Store a report; returns (report, replayed).
 
     A retry under the same `Idempotency-Key` returns the report the first
     attempt stored, never a second one.
     """
-    checks = _start_checks(services, principal, submission, idempotency_key)
-    if checks["replay"] is not None:
-        record = checks["replay"].result()
-        if record:
-            return _replay(record, submission), None, True
+    keyed = idempotency_key is not None
+    report_id = keyed_report_id(principal.user_id, idempotency_key) if keyed else new_report_id()
+    checks = _start_checks(
+        services, principal, submission, report_id if keyed and submission.phone_code else None
+    )
+    if checks["earlier"] is not None:
+        earlier = checks["earlier"].result()
+        if earlier is not None:
+            return _replay(earlier, submission), True
     try:
         moderation = _moderation(services, principal, submission)
-    except InvalidField as refused:
-        moderation, refusal = None, refused
-    else:
-        refusal = None
-    place = checks["place"].result()
-    if checks["photos"] is not None:
-        checks["photos"].result()
-    if refusal is not None:
-        raise refusal
+        place = checks["place"].result()
+        if checks["photos"] is not None:
+            checks["photos"].result()
+    except InvalidField:
+        earlier = _earlier_attempt(principal, report_id) if keyed else None
+        if earlier is None:
+            raise
+        return _replay(earlier, submission), True
     phone = _phone(services, submission)
 
-    for _attempt in range(3):
-        now = now_iso()
-        report_id = new_report_id()
-        report = ReportModel(
-            report_id,
-            reporter_id=principal.user_id,
-            created_at=now,
-            updated_at=now,
-            status="submitted",
-            moderation=moderation,
-            category=submission.category,
-            text=submission.text,
-            photos=list(submission.photos),
-            location=(
-                Location(lat=submission.lat, lng=submission.lng)
-                if submission.lat is not None
-                else None
-            ),
-            address=submission.address,
-            phone=phone,
-            anonymous=submission.anonymous,
-            reporter_openid=principal.openid,
-            filed_by_deputy=principal.deputy_id,
-            event_count=1,
-            **place,
-            **(
-                due_attributes(report_id, "match", utcnow() + MATCH_FALLBACK)
-                if moderation == "pass"
-                else {}
-            ),
-        )
-        event = ReportEventModel(
-            report.id,
-            1,
-            type="submitted",
-            at=now,
-            actor_id=principal.user_id,
-            actor_role="citizen",
-            note=None,
-            photos=list(submission.photos),
-        )
+    for _attempt in range(WRITE_ATTEMPTS):
+        report = _new_report(report_id, principal, submission, moderation, place, phone)
         try:
-            with transact_write(services.settings) as transaction:
-                transaction.save(report, condition=ReportModel.id.does_not_exist())
-                transaction.save(event, condition=ReportEventModel.seq.does_not_exist())
-                if idempotency_key:
-                    transaction.save(
-                        IdempotencyModel(
-                            f"{principal.user_id}#{idempotency_key}",
-                            report_id=report.id,
-                            request_hash=submission.fingerprint(),
-                            expires_at=int(time.time()) + IDEMPOTENCY_TTL_SECONDS,
-                        ),
-                        condition=IdempotencyModel.key.does_not_exist()
-                        | (IdempotencyModel.expires_at < int(time.time())),
-                    )
-        except TransactWriteError as error:
-            codes = set(cancellation_codes(error)) - {None, "None"}
-            if not codes <= RETRYABLE_CANCELLATIONS:
-                log_event(log, "report transaction failed", codes=sorted(codes))
+            report.save(condition=ReportModel.id.does_not_exist())
+        except PutError as error:
+            if not _condition_failed(error):
+                log_event(log, "report write failed", error=repr(error))
                 raise ServiceUnavailable("系统繁忙，请稍后重试", code="store_unavailable") from None
-            if idempotency_key:
-                record = _idempotency_record(principal, idempotency_key)
-                if record:
-                    return _replay(record, submission), None, True
+            earlier = _earlier_attempt(principal, report_id) if keyed else None
+            if earlier is not None:
+                return _replay(earlier, submission), True
+            if keyed:
+                log_event(log, "keyed report id taken by another user; storing under a new id")
+            report_id = new_report_id()
             continue
         if moderation == "pass":
             enqueue_job(services, {"job": "match", "report_id": report.id})
@@ -268,5 +281,5 @@ def submit_report(
             moderation=moderation,
             photos=len(report.photos),
         )
-        return report, event, False
+        return report, False
     raise Conflict("提交冲突，请稍后重试", code="submit_conflict")

@@ -28,9 +28,29 @@ def load_readable_report(principal: Principal, report_id: str) -> ReportModel:
     return report
 
 
-def timeline(report_id: str) -> list[ReportEventModel]:
+def submitted_event(report: ReportModel) -> ReportEventModel:
+    """The first step of a report's timeline (seq 1), read from the report item itself.
+
+    Intake writes the report alone, in one conditional PutItem: the submission's
+    time, author and photos are the report's own, so the report and its first event
+    cannot exist without each other. Later events are items of their own (seq 2 …).
+    """
+    return ReportEventModel(
+        report.id,
+        1,
+        type="submitted",
+        at=report.created_at,
+        actor_id=report.reporter_id,
+        actor_role="citizen",
+        note=None,
+        photos=list(report.photos or []),
+    )
+
+
+def timeline(report: ReportModel) -> list[ReportEventModel]:
     """Every event of a report, oldest first."""
-    return list(ReportEventModel.query(report_id, scan_index_forward=True))
+    later = ReportEventModel.query(report.id, ReportEventModel.seq > 1, scan_index_forward=True)
+    return [submitted_event(report), *later]
 
 
 def station_name(station_id: str | None) -> str | None:

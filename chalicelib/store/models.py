@@ -302,7 +302,12 @@ class ReportOverdueIndex(GlobalSecondaryIndex):
 
 
 class ReportModel(_Base):
-    """A citizen's report; its history lives in ReportEventModel."""
+    """A citizen's report, which is also its first timeline step (`submitted`).
+
+    Later steps live in ReportEventModel (seq 2 …). Under an `Idempotency-Key` the id
+    is derived from the user and the key; `submission_hash` tells a retry of the same
+    content from other content under the same key.
+    """
 
     class Meta:
         table_name = "unbound-reports"
@@ -326,6 +331,7 @@ class ReportModel(_Base):
     anonymous = BooleanAttribute(default=False)
     reporter_openid = UnicodeAttribute(null=True)
     filed_by_deputy = UnicodeAttribute(null=True)
+    submission_hash = UnicodeAttribute(null=True)
     matched_deputy_ids = ListAttribute(of=UnicodeAttribute, default=list)
     candidates = ListAttribute(of=Candidate, default=list)
     declined_by = ListAttribute(of=UnicodeAttribute, default=list)
@@ -551,19 +557,6 @@ class ScopeModel(_Base):
     wecom_key = UnicodeAttribute(null=True)
 
 
-class IdempotencyModel(_Base):
-    """Remembers which report a (user, Idempotency-Key) pair produced; expires by TTL."""
-
-    class Meta:
-        table_name = "unbound-idempotency"
-        logical_name = "idempotency"
-
-    key = UnicodeAttribute(hash_key=True)
-    report_id = UnicodeAttribute()
-    request_hash = UnicodeAttribute()
-    expires_at = NumberAttribute()
-
-
 class UploadModel(_Base):
     """A photo the client confirmed after its POST to S3: HEADed once, so submissions need not.
 
@@ -707,7 +700,6 @@ ALL_MODELS: tuple[type[_Base], ...] = (
     DepartmentModel,
     ReportModel,
     ReportEventModel,
-    IdempotencyModel,
     UploadModel,
     TaskModel,
     OutboxModel,
@@ -721,7 +713,6 @@ ALL_MODELS: tuple[type[_Base], ...] = (
 )
 
 TTL_ATTRIBUTES = {
-    IdempotencyModel: "expires_at",
     UploadModel: "expires_at",
     SmsLedgerModel: "expires_at",
     TopicLogModel: "expires_at",

@@ -176,6 +176,37 @@ def test_same_idempotency_key_for_different_content_is_a_conflict(api):
     assert response.json_body["error"]["field"] == "Idempotency-Key"
 
 
+def test_a_key_refused_by_the_content_check_can_carry_the_corrected_report(api, wechat):
+    wechat.state.set_words(risky=["赌博"])
+    token = api.login()["token"]
+    headers = {"Idempotency-Key": "retry-key-0003"}
+    body = {"station_id": "S01", "category": "other.other", "text": "这里有人聚众赌博"}
+    refused = api.request("POST", "/reports", body, token=token, headers=headers)
+    assert refused.status_code == 422
+    corrected = {**body, "text": "这里夜间经常有人聚集喧哗"}
+    first = api.request("POST", "/reports", corrected, token=token, headers=headers)
+    second = api.request("POST", "/reports", corrected, token=token, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert second.json_body["id"] == first.json_body["id"]
+    _, mine = api.json("GET", "/reports/mine", token=token)
+    assert [item["id"] for item in mine["items"]] == [first.json_body["id"]]
+
+
+def test_a_retry_after_the_refusal_is_lifted_stores_the_report_once(api, wechat):
+    wechat.state.set_words(risky=["赌博"])
+    token = api.login()["token"]
+    headers = {"Idempotency-Key": "retry-key-0004"}
+    body = {"station_id": "S01", "category": "other.other", "text": "举报赌博窝点"}
+    assert api.request("POST", "/reports", body, token=token, headers=headers).status_code == 422
+    wechat.state.set_words(risky=[])
+    first = api.request("POST", "/reports", body, token=token, headers=headers)
+    second = api.request("POST", "/reports", body, token=token, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json_body["id"] == first.json_body["id"]
+    assert [e["type"] for e in second.json_body["timeline"]] == ["submitted"]
+
+
 def test_location_only_report_goes_to_the_nearest_station(api):
     token = api.login()["token"]
     status, report = api.json(

@@ -17,13 +17,12 @@ from pynamodb.exceptions import TransactWriteError
 from chalicelib.auth.tokens import Principal
 from chalicelib.auth.users import get_or_create_user
 from chalicelib.bootstrap import services
-from chalicelib.reports.intake import submit_report
+from chalicelib.reports.intake import keyed_report_id, submit_report
 from chalicelib.reports.reading import my_reports
 from chalicelib.reports.submission import parse_submission
 from chalicelib.stations import geo
 from chalicelib.stations.directory import geo_fields, nearest_stations
 from chalicelib.store.models import (
-    IdempotencyModel,
     ReportEventModel,
     ReportModel,
     StationModel,
@@ -72,31 +71,37 @@ def test_concurrent_retries_under_one_idempotency_key_store_one_report(backend):
         results = list(
             pool.map(lambda _: submit_report(svc, principal, submission, "same-key-123"), range(6))
         )
-    assert len({report.id for report, _, _ in results}) == 1
-    assert sum(1 for _, _, replayed in results if not replayed) == 1
+    assert len({report.id for report, _ in results}) == 1
+    assert sum(1 for _, replayed in results if not replayed) == 1
     items, _ = my_reports(principal, 50, None)
     assert len(items) == 1
 
 
-def test_expired_idempotency_records_are_ignored(backend):
+def test_a_keyed_id_held_by_another_users_report_leaves_it_alone(backend):
     _station("IT-S1", 36.0, 120.0)
     principal = _principal()
-    IdempotencyModel(
-        f"{principal.user_id}#old-key-0001",
-        report_id="R-gone",
-        request_hash="x",
-        expires_at=int(time.time()) - 10,
+    taken = keyed_report_id(principal.user_id, "taken-key-0001")
+    ReportModel(
+        taken,
+        reporter_id="someone-else",
+        created_at="t",
+        updated_at="t",
+        status="submitted",
+        category="other.other",
+        text="别人的反映",
     ).save()
     submission = parse_submission(
-        {"station_id": "IT-S1", "category": "other.other", "text": "过期的幂等键"}
+        {"station_id": "IT-S1", "category": "other.other", "text": "我的反映"}
     )
-    report, _, replayed = submit_report(services(), principal, submission, "old-key-0001")
-    assert not replayed and report.id != "R-gone"
+    report, replayed = submit_report(services(), principal, submission, "taken-key-0001")
+    assert not replayed and report.id != taken
+    assert report.reporter_id == principal.user_id
+    assert ReportModel.get(taken).text == "别人的反映"
 
 
 def test_a_failed_transaction_writes_nothing(backend):
     report_id = f"R-it-{uuid.uuid4().hex[:8]}"
-    ReportEventModel(report_id, 1, type="submitted", at="t", actor_role="citizen").save()
+    ReportEventModel(report_id, 2, type="accepted", at="t", actor_role="deputy").save()
     report = ReportModel(
         report_id,
         reporter_id="u",
@@ -110,12 +115,12 @@ def test_a_failed_transaction_writes_nothing(backend):
         with transact_write(services().settings) as transaction:
             transaction.save(report, condition=ReportModel.id.does_not_exist())
             transaction.save(
-                ReportEventModel(report_id, 1, type="submitted", at="t2", actor_role="citizen"),
+                ReportEventModel(report_id, 2, type="accepted", at="t2", actor_role="deputy"),
                 condition=ReportEventModel.seq.does_not_exist(),
             )
     with pytest.raises(ReportModel.DoesNotExist):
         ReportModel.get(report_id)
-    assert ReportEventModel.get(report_id, 1).at == "t"
+    assert ReportEventModel.get(report_id, 2).at == "t"
 
 
 def test_reporter_index_pages_newest_first(backend):
