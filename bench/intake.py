@@ -7,8 +7,11 @@ then measures, in one run:
 
 1. latency of `POST /reports` through `chalice.test.Client` (n calls after 20 warm-ups),
 2. latency of a bare boto3 `PutItem` of a report-sized item on the same table and endpoint,
-3. in a separate pass through counting reverse proxies (DynamoDB, S3, WeChat), the requests
-   each submission makes and the write capacity it consumes.
+   one after each submission (the same-run baseline),
+3. both again with the match job handed to a queue (SQS on moto) after each submission,
+   as the deployed API does; the figures of 1 and 2 are the issue's (DynamoDB only),
+4. in a separate pass through counting reverse proxies (DynamoDB, S3 and SQS, WeChat), the
+   requests each submission makes and the write capacity it consumes.
 
 Prints figures only; exits non-zero only if something breaks (e.g. a submission is refused).
 """
@@ -183,7 +186,9 @@ class _Handler(BaseHTTPRequestHandler):
                     raise
         elapsed = time.perf_counter() - started
         target = self.headers.get("X-Amz-Target")
-        if target:
+        if target and target.startswith("AmazonSQS."):
+            op = "sqs." + target.rpartition(".")[2]
+        elif target:
             op = "ddb." + target.rpartition(".")[2]
             table = json.loads(body or b"{}").get("TableName")
             if table:
@@ -330,6 +335,27 @@ class BarePut:
         self.units = res.get("ConsumedCapacity", {}).get("CapacityUnits")
 
 
+class BarePutAndSend(BarePut):
+    """A bare PutItem followed by a bare SendMessage of a match job, timed together."""
+
+    def __init__(self, endpoint: str, table: str, template: dict, sqs_endpoint: str, queue: str):
+        import boto3
+
+        super().__init__(endpoint, table, template)
+        self.sqs = boto3.client(
+            "sqs", endpoint_url=sqs_endpoint, region_name=os.environ["AWS_REGION"]
+        )
+        self.queue = queue
+
+    def __call__(self) -> None:
+        item = dict(self.template, id={"S": f"RBENCH-{uuid.uuid4().hex[:12]}"})
+        body = json.dumps({"job": "match", "report_id": item["id"]["S"]})
+        started = time.perf_counter()
+        self.ddb.put_item(TableName=self.table, Item=item)
+        self.sqs.send_message(QueueUrl=self.queue, MessageBody=body)
+        self.timings.append(time.perf_counter() - started)
+
+
 def table_indexes(endpoint: str) -> dict[str, list[tuple[str, ...]]]:
     """Key attributes of every GSI of every table (to price index writes)."""
     import boto3
@@ -462,6 +488,20 @@ def run(args, env: dict, ddb_url: str, s3_url: str, wechat_url: str, stoppers: l
     timings = plain + photo
     base = put.timings
 
+    # ---- pass 1b: the same with the match job handed to SQS (moto) after each submission
+    queue_url = boto3.client(
+        "sqs", endpoint_url=s3_url, region_name=os.environ["AWS_REGION"]
+    ).create_queue(QueueName="ssp-bench-notices")["QueueUrl"]
+    os.environ.update(NOTIFY_QUEUE_URL=queue_url, SQS_ENDPOINT=s3_url)
+    start = WARMUP + args.n
+    bench.submit(bench.plan(WARMUP, start=start))  # new settings = new container: warm it
+    put_q = BarePutAndSend(ddb_url, table, template, s3_url, queue_url)
+    for _ in range(WARMUP):
+        put_q()
+    put_q.timings.clear()
+    q_plain, q_photo, _ = bench.submit(bench.plan(args.n, start=start + WARMUP), between=put_q)
+    queued = q_plain + q_photo
+
     # ---- pass 2: requests and capacity, through counting proxies
     tally = Tally(table_indexes(ddb_url))
     proxies = [
@@ -473,9 +513,10 @@ def run(args, env: dict, ddb_url: str, s3_url: str, wechat_url: str, stoppers: l
     os.environ.update(
         DYNAMODB_ENDPOINT=proxies[0].url,
         S3_ENDPOINT=proxies[1].url,
+        SQS_ENDPOINT=proxies[1].url,
         WECHAT_API_BASE=proxies[2].url + "/",
     )
-    start = WARMUP + args.n
+    start = 2 * (WARMUP + args.n)
     warm = bench.plan(PHOTO_EVERY, start=start)  # new settings = new container: warm it
     counted = bench.plan(args.count_n, start=start + PHOTO_EVERY)
     tally.reset()
@@ -508,10 +549,21 @@ def run(args, env: dict, ddb_url: str, s3_url: str, wechat_url: str, stoppers: l
     print(f"  PutItem    p50 {ms(pct(base, 50))}   p95 {ms(pct(base, 95))}   max {ms(max(base))}")
     ratio = pct(timings, 95) / pct(base, 95)
     print(f"p95 ratio submission / PutItem: {ratio:.2f}  (target <= 3)")
+    print(
+        f"\nwith the match job handed to SQS (moto) after each submission, as deployed: "
+        f"{len(queued)} timed, a bare PutItem + SendMessage after each"
+    )
+    print(
+        f"  all        p50 {ms(pct(queued, 50))}   p95 {ms(pct(queued, 95))}   "
+        f"max {ms(max(queued))}"
+    )
+    print(f"  Put+Send   p50 {ms(pct(put_q.timings, 50))}   p95 {ms(pct(put_q.timings, 95))}")
+    q_ratio = pct(queued, 95) / pct(put_q.timings, 95)
+    print(f"p95 ratio submission with queue hand-off / (PutItem + SendMessage): {q_ratio:.2f}")
 
     print(
         f"\nCounting pass through reverse proxies: {done} submissions "
-        f"({len(c_photo)} with a photo), warm container"
+        f"({len(c_photo)} with a photo), warm container, match job queued"
     )
     print(f"  {'request':<28}{'per submission':>15}{'mean upstream':>15}")
     ddb_requests = 0
