@@ -52,6 +52,18 @@ def _station(station_id: str, lat: float, lng: float) -> StationModel:
     return station
 
 
+def _bare_report(report_id: str, reporter_id: str, text: str) -> ReportModel:
+    return ReportModel(
+        report_id,
+        reporter_id=reporter_id,
+        created_at="t",
+        updated_at="t",
+        status="submitted",
+        category="other.other",
+        text=text,
+    )
+
+
 def test_first_logins_racing_create_one_user(backend):
     openid = f"o-race-{uuid.uuid4().hex}"
     with ThreadPoolExecutor(8) as pool:
@@ -81,15 +93,7 @@ def test_a_keyed_id_held_by_another_users_report_leaves_it_alone(backend):
     _station("IT-S1", 36.0, 120.0)
     principal = _principal()
     taken = keyed_report_id(principal.user_id, "taken-key-0001")
-    ReportModel(
-        taken,
-        reporter_id="someone-else",
-        created_at="t",
-        updated_at="t",
-        status="submitted",
-        category="other.other",
-        text="别人的反映",
-    ).save()
+    _bare_report(taken, reporter_id="someone-else", text="别人的反映").save()
     submission = parse_submission(
         {"station_id": "IT-S1", "category": "other.other", "text": "我的反映"}
     )
@@ -102,15 +106,7 @@ def test_a_keyed_id_held_by_another_users_report_leaves_it_alone(backend):
 def test_a_failed_transaction_writes_nothing(backend):
     report_id = f"R-it-{uuid.uuid4().hex[:8]}"
     ReportEventModel(report_id, 2, type="accepted", at="t", actor_role="deputy").save()
-    report = ReportModel(
-        report_id,
-        reporter_id="u",
-        created_at="t",
-        updated_at="t",
-        status="submitted",
-        category="other.other",
-        text="x",
-    )
+    report = _bare_report(report_id, reporter_id="u", text="x")
     with pytest.raises(TransactWriteError):
         with transact_write(services().settings) as transaction:
             transaction.save(report, condition=ReportModel.id.does_not_exist())
