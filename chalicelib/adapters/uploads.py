@@ -128,12 +128,24 @@ class UploadStore:
         return {"key": key, "content_type": meta["content_type"], "size": meta["size"]}
 
     def _confirmed(self, user_id: str, keys: list[str]) -> dict[str, dict]:
-        """Recorded meta of the keys `user_id` confirmed, unexpired (one consistent BatchGet)."""
+        """Recorded meta of the keys `user_id` confirmed, unexpired.
+
+        One consistent read: a GetItem for a single photo (the common case, and
+        cheaper than a batch), one BatchGetItem for several.
+        """
         model = self._model()
+        unique = list(dict.fromkeys(keys))
+        if len(unique) == 1:
+            try:
+                records = [model.get(unique[0], consistent_read=True)]
+            except model.DoesNotExist:
+                records = []
+        else:
+            records = model.batch_get(unique, consistent_read=True)
         now = time.time()
         return {
             record.key: {"content_type": record.content_type, "size": record.size}
-            for record in model.batch_get(list(dict.fromkeys(keys)), consistent_read=True)
+            for record in records
             if record.user_id == user_id and record.expires_at > now
         }
 
@@ -144,7 +156,7 @@ class UploadStore:
         photo that bypassed them is still refused, naming the offending index.
         A key confirmed by its owner (`POST /uploads/confirm`) was checked then:
         its record is the proof of upload, read for all keys in one consistent
-        BatchGet. Only keys without one are HEADed (clients that do not confirm).
+        read. Only keys without one are HEADed (clients that do not confirm).
         """
         for index, key in enumerate(keys):
             self._check_owned(user_id, key, f"{field}[{index}]")

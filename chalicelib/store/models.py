@@ -13,9 +13,9 @@ Access patterns (each served by a key or an index, never a Scan):
 | department by id                         | departments: hash id                        |
 | report by id                             | reports: hash id                            |
 | a citizen's reports, newest first        | reports.reporter: hash reporter_id, range created_at |
-| timeline of a report, in order           | report_events: hash report_id, range seq    |
-| retry of a submission (Idempotency-Key)  | idempotency: hash key (TTL)                 |
-| confirmed uploads of a submission's photos | uploads: hash key (one consistent BatchGet, TTL) |
+| timeline of a report, in order           | the report (seq 1) + report_events: seq > 1 |
+| retry of a submission (Idempotency-Key)  | reports: hash id (derived from user and key) |
+| confirmed uploads of a submission's photos | uploads: hash key (consistent Get(s), TTL) |
 | staff of a station / district / city     | users.station / users.district / users.city |
 | handlers of a department                 | users.department                            |
 | deputies of a district (matching)        | deputies.district: hash district_id         |
@@ -561,8 +561,9 @@ class UploadModel(_Base):
     """A photo the client confirmed after its POST to S3: HEADed once, so submissions need not.
 
     Written by `POST /uploads/confirm` after S3's HEAD showed the object's type and size
-    within limits; a submission reads its photos' records in one consistent BatchGet and
-    HEADs only the keys without one. Expires by TTL (`expires_at`, epoch seconds).
+    within limits; a submission reads its photos' records in one consistent read (GetItem,
+    or BatchGetItem for several) and HEADs only the keys without one. Expires by TTL
+    (`expires_at`, epoch seconds).
     """
 
     class Meta:

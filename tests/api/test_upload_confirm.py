@@ -136,21 +136,24 @@ def test_a_confirmed_photo_is_accepted_and_shown_on_the_report(api):
     assert [photo["key"] for photo in read["photos"]] == [key]
 
 
-def test_the_confirmation_record_is_the_proof_of_upload(api):
+@pytest.mark.parametrize("count", [1, 3])
+def test_the_confirmation_record_is_the_proof_of_upload(api, count):
     """A submission does not HEAD a confirmed photo again: the record stands for the upload.
 
-    Deleting the object after confirming shows it: the submission still succeeds because it
-    reads only the confirmation, which was written after S3's HEAD found the object
-    (a client cannot delete objects; only the bucket's lifecycle or an operator could).
+    Deleting the objects after confirming shows it: the submission still succeeds because it
+    reads only the confirmations (a GetItem for one photo, a BatchGetItem for several), which
+    were written after S3's HEAD found the objects (a client cannot delete objects; only the
+    bucket's lifecycle or an operator could).
     """
     token = api.login()["token"]
-    key = _upload(api, token)
-    assert _confirm(api, token, key)[0] == 200
-    _s3()._client.delete_object(Bucket=_s3().bucket, Key=key)
-    assert _s3().head(key) is None
-    status, report = api.json("POST", "/reports", {**REPORT, "photos": [key]}, token=token)
+    keys = [_upload(api, token) for _ in range(count)]
+    for key in keys:
+        assert _confirm(api, token, key)[0] == 200
+        _s3()._client.delete_object(Bucket=_s3().bucket, Key=key)
+        assert _s3().head(key) is None
+    status, report = api.json("POST", "/reports", {**REPORT, "photos": keys}, token=token)
     assert status == 201, report
-    assert [photo["key"] for photo in report["photos"]] == [key]
+    assert [photo["key"] for photo in report["photos"]] == keys
 
 
 def test_an_unconfirmed_photo_is_still_accepted_after_a_head(api):
