@@ -12,6 +12,7 @@ leave their reports answered, off the ladder, for the sweeps of later tests.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 import time_machine
 
@@ -21,10 +22,24 @@ from tests.workflow_helpers import DEPUTY_CODES, Loop, drain, run_schedule, wech
 HUANGDAO = {"D09", "D10", "D11", "D12", "D13", "D14"}
 
 
-def sweep_twice(api) -> None:
-    """The scheduled due sweep, run twice in a row (as a retried invocation would)."""
+def _sweep_at(api, clock, moment: datetime) -> None:
+    """Move the clock to `moment`, then run the scheduled due sweep twice in a row (as a
+    retried invocation would)."""
+    clock.move_to(moment)
     run_schedule(api, "sweep_due_reports")
     run_schedule(api, "sweep_due_reports")
+
+
+def _sweep_after(api, clock, start: datetime, hours: float) -> None:
+    _sweep_at(api, clock, start + timedelta(hours=hours))
+
+
+def _reminders(wechat, loop) -> list[dict]:
+    return wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)
+
+
+def _overdue(wechat, loop) -> list[dict]:
+    return wechat_sends(wechat, "tmpl-report-overdue", loop.id)
 
 
 def _to(calls: list[dict]) -> list[str]:
@@ -72,15 +87,9 @@ def test_an_offer_nobody_accepts_ends_with_staff_and_climbs_to_the_city(api, wec
             staff="staff-station-05",
         )
 
-        def at(hours: float) -> None:
-            clock.move_to(start + timedelta(hours=hours))
-            sweep_twice(api)
-
-        def reminders() -> list[dict]:
-            return wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)
-
-        def overdue() -> list[dict]:
-            return wechat_sends(wechat, "tmpl-report-overdue", loop.id)
+        at = partial(_sweep_after, api, clock, start)
+        reminders = partial(_reminders, wechat, loop)
+        overdue = partial(_overdue, wechat, loop)
 
         first = loop.candidates()
         assert len(first) == 3 and set(first) <= HUANGDAO
@@ -152,15 +161,9 @@ def test_a_first_answer_by_progress_keeps_the_report_on_the_ladder(api, wechat):
         status, body = loop.act("progress", deputy, {"note": "已到现场查看，正在联系物业"})
         assert status == 200 and body["status"] == "in_progress"
 
-        def at(moment: datetime) -> None:
-            clock.move_to(moment)
-            sweep_twice(api)
-
-        def reminders() -> list[dict]:
-            return wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)
-
-        def overdue() -> list[dict]:
-            return wechat_sends(wechat, "tmpl-report-overdue", loop.id)
+        at = partial(_sweep_at, api, clock)
+        reminders = partial(_reminders, wechat, loop)
+        overdue = partial(_overdue, wechat, loop)
 
         # The answer was given: its 24 h deadline passes without a word.
         at(monday + timedelta(hours=30))
@@ -204,12 +207,8 @@ def test_the_offer_answer_and_assign_windows_come_from_the_settings(api, wechat,
             staff="staff-station-05",
         )
 
-        def at(hours: float) -> None:
-            clock.move_to(start + timedelta(hours=hours))
-            sweep_twice(api)
-
-        def reminders(loop) -> list[dict]:
-            return wechat_sends(wechat, "tmpl-deadline-reminder", loop.id)
+        at = partial(_sweep_after, api, clock, start)
+        reminders = partial(_reminders, wechat)
 
         # Offers: 4 h, so reminded after 3 h and re-offered after 4 h.
         at(3.1)

@@ -33,6 +33,17 @@ def _confirm(api, token, key):
     return api.json("POST", "/uploads/confirm", {"key": key}, token=token)
 
 
+def _submit(api, token, photos: list[str]):
+    return api.json("POST", "/reports", {**REPORT, "photos": photos}, token=token)
+
+
+def _refusal(api, token, photos: list[str]) -> tuple[int, str, str]:
+    """(status, error code, error field) of a submission with these photos."""
+    status, answer = _submit(api, token, photos)
+    error = answer.get("error", {})
+    return status, error.get("code"), error.get("field")
+
+
 def _s3():
     from chalicelib.bootstrap import services
 
@@ -129,7 +140,7 @@ def test_a_confirmed_photo_is_accepted_and_shown_on_the_report(api):
     token = api.login()["token"]
     key = _upload(api, token)
     assert _confirm(api, token, key)[0] == 200
-    status, report = api.json("POST", "/reports", {**REPORT, "photos": [key]}, token=token)
+    status, report = _submit(api, token, [key])
     assert status == 201, report
     status, read = api.json("GET", f"/reports/{report['id']}", token=token)
     assert status == 200
@@ -151,7 +162,7 @@ def test_the_confirmation_record_is_the_proof_of_upload(api, count):
         assert _confirm(api, token, key)[0] == 200
         _s3()._client.delete_object(Bucket=_s3().bucket, Key=key)
         assert _s3().head(key) is None
-    status, report = api.json("POST", "/reports", {**REPORT, "photos": keys}, token=token)
+    status, report = _submit(api, token, keys)
     assert status == 201, report
     assert [photo["key"] for photo in report["photos"]] == keys
 
@@ -159,7 +170,7 @@ def test_the_confirmation_record_is_the_proof_of_upload(api, count):
 def test_an_unconfirmed_photo_is_still_accepted_after_a_head(api):
     token = api.login()["token"]
     key = _upload(api, token)
-    status, report = api.json("POST", "/reports", {**REPORT, "photos": [key]}, token=token)
+    status, report = _submit(api, token, [key])
     assert status == 201, report
     assert [photo["key"] for photo in report["photos"]] == [key]
 
@@ -169,14 +180,8 @@ def test_a_missing_unconfirmed_photo_is_still_422_on_its_index(api):
     confirmed = _upload(api, token)
     assert _confirm(api, token, confirmed)[0] == 200
     missing = _presigned_key(api, token)
-    body = {**REPORT, "photos": [missing]}
-    status, answer = api.json("POST", "/reports", body, token=token)
-    assert status == 422
-    assert (answer["error"]["code"], answer["error"]["field"]) == ("photo_missing", "photos[0]")
-    body = {**REPORT, "photos": [confirmed, missing]}
-    status, answer = api.json("POST", "/reports", body, token=token)
-    assert status == 422
-    assert (answer["error"]["code"], answer["error"]["field"]) == ("photo_missing", "photos[1]")
+    assert _refusal(api, token, [missing]) == (422, "photo_missing", "photos[0]")
+    assert _refusal(api, token, [confirmed, missing]) == (422, "photo_missing", "photos[1]")
 
 
 def test_another_users_confirmation_does_not_make_a_photo_the_callers(api):
@@ -184,9 +189,7 @@ def test_another_users_confirmation_does_not_make_a_photo_the_callers(api):
     key = _upload(api, owner)
     assert _confirm(api, owner, key)[0] == 200
     thief = api.login()["token"]
-    status, answer = api.json("POST", "/reports", {**REPORT, "photos": [key]}, token=thief)
-    assert status == 422
-    assert (answer["error"]["code"], answer["error"]["field"]) == ("photo_not_owned", "photos[0]")
+    assert _refusal(api, thief, [key]) == (422, "photo_not_owned", "photos[0]")
 
 
 def test_an_expired_confirmation_falls_back_to_the_head(api):
@@ -199,9 +202,7 @@ def test_an_expired_confirmation_falls_back_to_the_head(api):
     record = UploadModel.get(key, consistent_read=True)
     record.update(actions=[UploadModel.expires_at.set(1)])
     _s3()._client.delete_object(Bucket=_s3().bucket, Key=key)
-    status, answer = api.json("POST", "/reports", {**REPORT, "photos": [key]}, token=token)
-    assert status == 422
-    assert (answer["error"]["code"], answer["error"]["field"]) == ("photo_missing", "photos[0]")
+    assert _refusal(api, token, [key]) == (422, "photo_missing", "photos[0]")
 
 
 def test_a_confirmed_photo_over_a_since_lowered_limit_is_refused(api, monkeypatch):
@@ -210,6 +211,4 @@ def test_a_confirmed_photo_over_a_since_lowered_limit_is_refused(api, monkeypatc
     key = _upload(api, token)
     assert _confirm(api, token, key)[0] == 200
     monkeypatch.setenv("UPLOAD_MAX_BYTES", "100")
-    status, answer = api.json("POST", "/reports", {**REPORT, "photos": [key]}, token=token)
-    assert status == 422
-    assert (answer["error"]["code"], answer["error"]["field"]) == ("photo_too_large", "photos[0]")
+    assert _refusal(api, token, [key]) == (422, "photo_too_large", "photos[0]")
