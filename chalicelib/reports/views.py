@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from chalicelib.auth.tokens import Principal
 from chalicelib.observability import mask_phone
 from chalicelib.reports.access import is_handler_of, is_matched_deputy, is_staff_of
@@ -53,6 +55,7 @@ def report_view(
     station_name: str | None = None,
 ) -> dict:
     """A report as the caller may see it: the phone number unmasked only for its reporter."""
+    photo_url = cache(photo_url)  # the timeline's first step shows the report's own photos
     is_reporter = report.reporter_id == principal.user_id
     category = leaf_categories().get(report.category, {})
     phone = report.phone
