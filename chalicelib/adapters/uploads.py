@@ -162,18 +162,13 @@ class UploadStore:
             self._check_owned(user_id, key, f"{field}[{index}]")
         if not keys:
             return
-        metas: list[dict | None] = [None] * len(keys)
         confirmed = self._confirmed(user_id, keys)
-        pending = [index for index, key in enumerate(keys) if key not in confirmed]
-        if len(pending) > 1:
-            heads = _heads.map(self.head, [keys[index] for index in pending])
-        else:
-            heads = [self.head(keys[index]) for index in pending]
-        for index, meta in zip(pending, heads, strict=True):
-            metas[index] = meta
+        pending = [key for key in dict.fromkeys(keys) if key not in confirmed]
+        heads = _heads.map(self.head, pending) if len(pending) > 1 else map(self.head, pending)
+        stored = {**dict(zip(pending, heads, strict=True)), **confirmed}
         for index, key in enumerate(keys):
             # A recorded meta is re-checked too (free): the size limit may have shrunk since.
-            self._check_stored(confirmed.get(key, metas[index]), f"{field}[{index}]")
+            self._check_stored(stored[key], f"{field}[{index}]")
 
     def photo_url(self, key: str) -> str:
         """A short-lived signed GET URL of a stored photo."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 from chalicelib.auth.tokens import Principal
 from chalicelib.bootstrap import Services
 from chalicelib.clock import now_iso, utcnow
-from chalicelib.config import DEFAULT_STEP_HOURS, get_settings
+from chalicelib.config import DEFAULT_STEP_HOURS, Settings
 from chalicelib.errors import Conflict, Forbidden, InvalidField, NotFound
 from chalicelib.matching.ranking import DeputyProfile, ReportContext, rank
 from chalicelib.notify.outbox import Notice
@@ -16,7 +16,7 @@ from chalicelib.notify.queue import enqueue_job
 from chalicelib.reports.access import can_read
 from chalicelib.reports.admission import admission_counts, admission_steps
 from chalicelib.reports.categories import leaf_categories
-from chalicelib.stations.directory import get_station
+from chalicelib.reports.reading import station_name
 from chalicelib.store.models import (
     Candidate,
     DepartmentModel,
@@ -103,16 +103,6 @@ def _caller_id(value: object, field: str, missing: str) -> str:
     if not ID_PATTERN.fullmatch(value):
         raise InvalidField("编号格式不正确（至多 64 个字母、数字、下划线或连字符）", field=field)
     return value
-
-
-def _station_name(station_id: str | None) -> str:
-    """The station's name for notices (cached lookup; empty when unknown)."""
-    if not station_id:
-        return ""
-    try:
-        return get_station(station_id).name or ""
-    except NotFound:
-        return ""
 
 
 def _load_change(deputy_id: str, delta: int):
@@ -207,7 +197,11 @@ def _offer_steps(report: ReportModel, matches) -> list:
 
 
 def _offer_change(
-    report: ReportModel, matches, deputies: dict[str, DeputyModel], event: EventSpec
+    settings: Settings,
+    report: ReportModel,
+    matches,
+    deputies: dict[str, DeputyModel],
+    event: EventSpec,
 ) -> Change:
     names = "、".join(m.name for m in matches)
     event.note = event.note or f"已推送给 {names}"
@@ -218,13 +212,13 @@ def _offer_change(
     matched = list(
         dict.fromkeys(list(report.matched_deputy_ids or []) + [m.deputy_id for m in matches])
     )
-    station_name = _station_name(report.station_id)
+    station = station_name(report.station_id) or ""
     notices = [
         (
             people.deputy(deputies[m.deputy_id]),
             Notice(
                 "task_offered",
-                _values(report, station_name=station_name),
+                _values(report, station_name=station),
                 page=f"pages/task/task?id={report.id}",
             ),
             BOTH,
@@ -237,13 +231,13 @@ def _offer_change(
         event=event,
         to_state="offered",
         attributes={"candidates": candidates, "matched_deputy_ids": matched},
-        due=("offer", utcnow() + timedelta(hours=get_settings().offer_hours)),
+        due=("offer", utcnow() + timedelta(hours=settings.offer_hours)),
         notices=notices,
         extra=_offer_steps(report, matches),
     )
 
 
-def _unmatched_change(report: ReportModel, event: EventSpec) -> Change:
+def _unmatched_change(settings: Settings, report: ReportModel, event: EventSpec) -> Change:
     """No deputy (left) to offer the report to: staff must assign one within `assign_hours`.
 
     The "assign" step is on the overdue ladder like any other: station staff are reminded
@@ -260,7 +254,7 @@ def _unmatched_change(report: ReportModel, event: EventSpec) -> Change:
         or people.district_staff(report.district_id)
         or people.city_staff(report.city_id)
     ]
-    deadline = utcnow() + timedelta(hours=get_settings().assign_hours)
+    deadline = utcnow() + timedelta(hours=settings.assign_hours)
     return Change(
         report=report,
         action="match",
@@ -298,9 +292,13 @@ def match_report(services: Services, report_id: str) -> ReportModel:
         return report
     matches, deputies = _rank_for(services, report, [], services.settings.match_top_k)
     if matches:
-        change = _offer_change(report, matches, deputies, EventSpec("offered", None, "system"))
+        change = _offer_change(
+            services.settings, report, matches, deputies, EventSpec("offered", None, "system")
+        )
     else:
-        change = _unmatched_change(report, EventSpec("unmatched", None, "system"))
+        change = _unmatched_change(
+            services.settings, report, EventSpec("unmatched", None, "system")
+        )
     change.counts += admission_counts(report)
     change.extra += admission_steps(report)
     return commit(services, change)
@@ -316,10 +314,10 @@ def reoffer_expired(services: Services, report: ReportModel) -> ReportModel:
     matches, deputies = _rank_for(services, report, exclude, services.settings.match_top_k)
     event = EventSpec("offer_expired", None, "system")
     if matches:
-        change = _offer_change(report, matches, deputies, event)
+        change = _offer_change(services.settings, report, matches, deputies, event)
         change.event.note = "超时无人接单，" + change.event.note
     else:
-        change = _unmatched_change(report, event)
+        change = _unmatched_change(services.settings, report, event)
         change.event.note = "超时无人接单，且无其他可推送的代表，已转工作人员分派"
     change.action = "reoffer"
     change.extra += [_task_update(d, report.id, "expired", expect="offered") for d in stale]
@@ -347,7 +345,7 @@ def assign(
     event = EventSpec(
         "offered", principal.user_id, _staff_role(principal), note=f"工作人员指定 {deputy.name}"
     )
-    change = _offer_change(report, [match], {deputy.id: deputy}, event)
+    change = _offer_change(services.settings, report, [match], {deputy.id: deputy}, event)
     change.action = "assign"
     return commit(services, change)
 
@@ -494,10 +492,10 @@ def decline(
     exclude = list(dict.fromkeys(declined + list(report.matched_deputy_ids or [])))
     matches, deputies = _rank_for(services, report, exclude, 1)
     if matches:
-        change = _offer_change(report, matches, deputies, event)
+        change = _offer_change(services.settings, report, matches, deputies, event)
         change.event.note = f"{reason.strip()}；已转推 {matches[0].name}"
     else:
-        change = _unmatched_change(report, event)
+        change = _unmatched_change(services.settings, report, event)
     change.action = "decline"
     change.attributes["declined_by"] = declined
     change.extra.append(step)
