@@ -9,16 +9,17 @@ robot (markdown, split under 4096 bytes) and as a WeChat subscribe message to it
 staff, linking to the staff page. Each digest is an outbox item whose id names the
 area, the period and the recipient, so running the job twice sends nothing twice.
 
-Reads: the overdue index per district (oldest first; a station's digest pages through
-its district's partition until it has the station's five oldest, at most
-``OVERDUE_READ_LIMIT`` items), the failed-notices index over the period's
-``failed_at`` range, and one batch get each for the holders' names.
+Reads, once per run (``RunReads``): the overdue index per district (oldest first, page
+by page, at most ``OVERDUE_READ_LIMIT`` items; a station's digest takes its five oldest
+from its district's list) and the failed-notices index over the period's ``failed_at``
+range; per area, one batch get each for the holders' names.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
 
 from chalicelib.bootstrap import Services
 from chalicelib.clock import utcnow
@@ -58,35 +59,6 @@ def period_of(kind: str, now: datetime) -> tuple[str, str, str]:
     return day, day, day
 
 
-def _overdue_items(kind: str, ident: str, district_ids: list[str]) -> list[ReportModel]:
-    """The area's oldest overdue reports (at most ``OLDEST_OVERDUE``), oldest first."""
-    if kind == "station":
-        return _station_overdue(ident, district_ids[0]) if district_ids else []
-    items: list[ReportModel] = []
-    for district in district_ids:
-        items += list(ReportModel.overdue.query(district, limit=OLDEST_OVERDUE))
-    items.sort(key=lambda i: i.overdue_since or "")
-    return items[:OLDEST_OVERDUE]
-
-
-def _station_overdue(station_id: str, district_id: str) -> list[ReportModel]:
-    """A station's oldest overdue reports: its district's overdue partition, oldest first,
-    read page by page until the station's ``OLDEST_OVERDUE`` are found (bounded)."""
-    found: list[ReportModel] = []
-    read = 0
-    for item in ReportModel.overdue.query(
-        district_id, limit=OVERDUE_READ_LIMIT, page_size=OVERDUE_PAGE_SIZE
-    ):
-        read += 1
-        if item.station_id == station_id:
-            found.append(item)
-            if len(found) == OLDEST_OVERDUE:
-                return found
-    if read >= OVERDUE_READ_LIMIT:
-        log_event(log, "station overdue list cut at the read limit", station=station_id, read=read)
-    return found
-
-
 @dataclass(frozen=True)
 class NoticeCounts:
     """Notices of an area that failed, or stayed unconfirmed, during a period."""
@@ -114,20 +86,62 @@ def _in_area(scope: Scope, item: OutboxModel) -> bool:
     return bool(scope.city_id) and item.scope_city_id == scope.city_id
 
 
-def _notice_counts(scope: Scope, first: str, last: str) -> NoticeCounts:
-    """Failed and unconfirmed notices of the area whose outcome fell within the period."""
-    start, end = _period_bounds(first, last)
-    failed = unconfirmed = 0
-    for item in OutboxModel.failed.query(
-        "failed", OutboxModel.failed_at.between(start, end), limit=FAILED_READ_LIMIT
-    ):
-        if not _in_area(scope, item):
-            continue
-        if item.status == "unconfirmed":
-            unconfirmed += 1
-        else:
-            failed += 1
-    return NoticeCounts(failed, unconfirmed)
+class RunReads:
+    """What every area's digest in one run reads, read once for the run.
+
+    The period's failed and unconfirmed notices (one range query on the failed index,
+    filtered per area) and each district's overdue list, oldest first (read page by
+    page, at most ``OVERDUE_READ_LIMIT`` items, when a digest first needs it).
+    """
+
+    def __init__(self, first: str, last: str) -> None:
+        start, end = _period_bounds(first, last)
+        self._notices = list(
+            OutboxModel.failed.query(
+                "failed", OutboxModel.failed_at.between(start, end), limit=FAILED_READ_LIMIT
+            )
+        )
+        self._overdue: dict[str, list[ReportModel]] = {}
+
+    def notice_counts(self, scope: Scope) -> NoticeCounts:
+        """Failed and unconfirmed notices of the area whose outcome fell within the period."""
+        failed = unconfirmed = 0
+        for item in self._notices:
+            if not _in_area(scope, item):
+                continue
+            if item.status == "unconfirmed":
+                unconfirmed += 1
+            else:
+                failed += 1
+        return NoticeCounts(failed, unconfirmed)
+
+    def district_overdue(self, district_id: str) -> list[ReportModel]:
+        """The district's overdue reports, oldest first (bounded)."""
+        if district_id not in self._overdue:
+            items = list(
+                ReportModel.overdue.query(
+                    district_id, limit=OVERDUE_READ_LIMIT, page_size=OVERDUE_PAGE_SIZE
+                )
+            )
+            if len(items) >= OVERDUE_READ_LIMIT:
+                log_event(log, "district overdue list cut at the read limit", district=district_id)
+            self._overdue[district_id] = items
+        return self._overdue[district_id]
+
+    def oldest_overdue(self, kind: str, ident: str, district_ids: list[str]) -> list[ReportModel]:
+        """The area's oldest overdue reports (at most ``OLDEST_OVERDUE``), oldest first."""
+        if kind == "station":
+            if not district_ids:
+                return []
+            mine = (i for i in self.district_overdue(district_ids[0]) if i.station_id == ident)
+            return list(islice(mine, OLDEST_OVERDUE))
+        items = [
+            item
+            for district in district_ids
+            for item in self.district_overdue(district)[:OLDEST_OVERDUE]
+        ]
+        items.sort(key=lambda i: i.overdue_since or "")
+        return items[:OLDEST_OVERDUE]
 
 
 def _holder_names(items: list[ReportModel]) -> dict[str, str]:
@@ -218,7 +232,9 @@ def _scope(kind: str, area: ScopeModel) -> tuple[Scope, list[str]]:
     return Scope(station_id=area.id, district_id=district), [district] if district else []
 
 
-def digest_items(area_kind: str, area: ScopeModel, period: str, now: datetime) -> list:
+def digest_items(
+    area_kind: str, area: ScopeModel, period: str, now: datetime, reads: RunReads
+) -> list:
     """The outbox items of one area's digest: its robot and each of its staff."""
     from chalicelib.stats.figures import scope_figures
 
@@ -227,8 +243,8 @@ def digest_items(area_kind: str, area: ScopeModel, period: str, now: datetime) -
     figures = scope_figures(
         f"{area_kind}:{area.id}", first, last, districts if area_kind == "city" else None
     )
-    overdue = _overdue_items(area_kind, area.id, districts)
-    notices = _notice_counts(scope, first, last)
+    overdue = reads.oldest_overdue(area_kind, area.id, districts)
+    notices = reads.notice_counts(scope)
     content = render(area, label, figures, overdue, notices, now, _holder_names(overdue))
     subject = f"digest:{area_kind}:{area.id}:{label}"
     summary = (
@@ -261,11 +277,13 @@ def send_digests(services: Services, period: str, now: datetime | None = None) -
     from pynamodb.exceptions import PutError
 
     now = now or utcnow()
+    _, first, last = period_of(period, now)
+    reads = RunReads(first, last)
     written = skipped = 0
     for kind in ("city", "district", "station"):
         for area in ScopeModel.query(kind):
             ids = []
-            for item in digest_items(kind, area, period, now):
+            for item in digest_items(kind, area, period, now, reads):
                 try:
                     item.save(condition=OutboxModel.id.does_not_exist())
                 except PutError:
