@@ -12,4 +12,12 @@ def utcnow() -> datetime:
 
 def now_iso() -> str:
     """The current UTC time as sortable ISO 8601 with microseconds."""
-    return utcnow().isoformat(timespec="microseconds")
+    return iso_utc(utcnow())
+
+
+def iso_utc(moment: datetime | float) -> str:
+    """A moment (aware datetime or epoch seconds) as UTC ISO 8601 with microseconds, the
+    sortable form stored in every `*_at` attribute."""
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment, UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")

@@ -18,11 +18,11 @@ range; per area, one batch get each for the holders' names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import islice
 
 from chalicelib.bootstrap import Services
-from chalicelib.clock import utcnow
+from chalicelib.clock import iso_utc, utcnow
 from chalicelib.notify.outbox import Notice, Recipient, Scope, outbox_items
 from chalicelib.notify.queue import enqueue
 from chalicelib.observability import get_logger, log_event
@@ -72,10 +72,7 @@ def _period_bounds(first: str, last: str) -> tuple[str, str]:
     start = datetime.combine(date.fromisoformat(first), time(), BEIJING)
     end = datetime.combine(date.fromisoformat(last) + timedelta(days=1), time(), BEIJING)
     end -= timedelta(microseconds=1)
-    return (
-        start.astimezone(UTC).isoformat(timespec="microseconds"),
-        end.astimezone(UTC).isoformat(timespec="microseconds"),
-    )
+    return iso_utc(start), iso_utc(end)
 
 
 def _in_area(scope: Scope, item: OutboxModel) -> bool:

@@ -46,6 +46,7 @@ STEP_NAMES = {
 }
 DEFAULT_ESCALATION_HOURS = 24
 LAST_RUNG = 4
+ASSIGN_HOLDER = "联络站工作人员"  # who holds the "assign" step of an unmatched report
 
 
 def escalation_hours() -> float:
@@ -67,19 +68,10 @@ def _values(report: ReportModel, deadline: datetime, holder: str | None = None) 
     }
 
 
-def _assigning_staff(report: ReportModel) -> list[Recipient]:
-    """Staff who assign an unmatched report: the station's (the district's, the city's if none)."""
-    return (
-        people.station_staff(report.station_id)
-        or people.district_staff(report.district_id)
-        or people.city_staff(report.city_id)
-    )
-
-
 def _holder(report: ReportModel) -> tuple[list[Recipient], str]:
     """Who is responsible for the open step, and their name for staff."""
     if report.due_kind == "assign":
-        return _assigning_staff(report), "联络站工作人员"
+        return people.assigning_staff(report), ASSIGN_HOLDER
     if report.due_kind == "offer":
         deputies = [DeputyModel.get(d) for d in open_offers(report)]
         return [people.deputy(d) for d in deputies], "、".join(d.name for d in deputies)
@@ -129,7 +121,7 @@ def _remind(services: Services, report: ReportModel, deadline: datetime) -> Repo
 def _overdue_rung(
     services: Services, report: ReportModel, rung: int, deadline: datetime
 ) -> ReportModel:
-    _, holder = _holder(report)
+    holder = ASSIGN_HOLDER if report.due_kind == "assign" else _holder(report)[1]
     step = timedelta(hours=escalation_hours())
     level = {2: "联络站", 3: "区人大常委会", 4: "市人大常委会"}[rung]
     attributes: dict = {"ladder_rung": rung}

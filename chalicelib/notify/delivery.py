@@ -48,6 +48,7 @@ from pynamodb.exceptions import PutError, UpdateError
 from chalicelib.adapters.sms import SmsRejected, SmsUnavailable, normalize_phone
 from chalicelib.adapters.wechat import WeChatRejected, WeChatUnavailable, WeChatUnconfirmed
 from chalicelib.bootstrap import Services
+from chalicelib.clock import iso_utc
 from chalicelib.notify.queue import MAX_DELAY_SECONDS, enqueue
 from chalicelib.notify.templates import (
     BEIJING,
@@ -150,10 +151,6 @@ def ledger_key(phone: str, now: float) -> str:
     return f"{normalize_phone(phone)}#{beijing_day(now)}"
 
 
-def _iso(now: float) -> str:
-    return datetime.fromtimestamp(now, UTC).isoformat(timespec="microseconds")
-
-
 def _conditional_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
@@ -180,7 +177,7 @@ def _claim(item: OutboxModel, now: float) -> bool:
                 OutboxModel.status.set("sending"),
                 OutboxModel.lease_until.set(lease),
                 OutboxModel.due_at.set(lease),
-                OutboxModel.updated_at.set(_iso(now)),
+                OutboxModel.updated_at.set(iso_utc(now)),
             ],
             condition=OutboxModel.status == item.status,
         )
@@ -193,7 +190,7 @@ def _claim(item: OutboxModel, now: float) -> bool:
 
 def _transition(item: OutboxModel, actions: list, now: float) -> bool:
     """Apply ``actions`` to a claimed item (false when the claim was lost meanwhile)."""
-    actions = [*actions, OutboxModel.updated_at.set(_iso(now))]
+    actions = [*actions, OutboxModel.updated_at.set(iso_utc(now))]
     try:
         item.update(actions=actions, condition=OutboxModel.status == "sending")
     except UpdateError as error:
@@ -216,7 +213,11 @@ def _leave_indexes() -> list:
 def _mark_sent(
     item: OutboxModel, now: float, provider_id: str | None, combined_into: str | None = None
 ) -> str:
-    actions = [OutboxModel.status.set(SENT), OutboxModel.sent_at.set(_iso(now)), *_leave_indexes()]
+    actions = [
+        OutboxModel.status.set(SENT),
+        OutboxModel.sent_at.set(iso_utc(now)),
+        *_leave_indexes(),
+    ]
     if provider_id:
         actions.append(OutboxModel.provider_id.set(provider_id))
     if combined_into:
@@ -241,7 +242,7 @@ def _mark_failed(item: OutboxModel, now: float, error: str, attempts: int | None
     actions = [
         OutboxModel.status.set(FAILED),
         OutboxModel.failed_bucket.set(FAILED_BUCKET),
-        OutboxModel.failed_at.set(_iso(now)),
+        OutboxModel.failed_at.set(iso_utc(now)),
         OutboxModel.last_error.set(error[:ERROR_MAX_CHARS]),
         *_leave_indexes(),
     ]
@@ -263,7 +264,7 @@ def _mark_unconfirmed(item: OutboxModel, now: float, error: str) -> str:
         OutboxModel.status.set(UNCONFIRMED),
         OutboxModel.provider_id.set(UNCONFIRMED),
         OutboxModel.failed_bucket.set(FAILED_BUCKET),
-        OutboxModel.failed_at.set(_iso(now)),
+        OutboxModel.failed_at.set(iso_utc(now)),
         OutboxModel.last_error.set(
             f"微信未在时限内应答，可能已送达，不再重发：{error}"[:ERROR_MAX_CHARS]
         ),

@@ -250,9 +250,7 @@ def _unmatched_change(settings: Settings, report: ReportModel, event: EventSpec)
             Notice("report_unmatched", _values(report), page=f"pages/staff/report?id={report.id}"),
             WECHAT,
         )
-        for recipient in people.station_staff(report.station_id)
-        or people.district_staff(report.district_id)
-        or people.city_staff(report.city_id)
+        for recipient in people.assigning_staff(report)
     ]
     deadline = utcnow() + timedelta(hours=settings.assign_hours)
     return Change(

@@ -48,6 +48,15 @@ def city_staff(city_id: str | None) -> list[Recipient]:
     return _staff(UserModel.by_city, city_id, "city_staff") if city_id else []
 
 
+def assigning_staff(report: ReportModel) -> list[Recipient]:
+    """Staff who assign an unmatched report: the station's (the district's, the city's if none)."""
+    return (
+        station_staff(report.station_id)
+        or district_staff(report.district_id)
+        or city_staff(report.city_id)
+    )
+
+
 def handlers(department_id: str) -> list[Recipient]:
     """Handlers of a department."""
     return [
