@@ -1,0 +1,114 @@
+"""The mini-program's browser build (H5), served as a static site beside the API.
+
+`make run` builds `miniprogram/` when its build is missing or older than its sources and
+serves `miniprogram/dist/build/h5` here. The build reads where the API and WeChat's OAuth
+page are from `/ssp-config.js`, written by this server from the running stack, so one
+build serves any ports (a production host writes its own file with the real endpoints).
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import os
+import subprocess
+from pathlib import Path
+
+from devstack.serving import WsgiServer
+
+ROOT = Path(__file__).resolve().parents[1]
+FRONTEND = ROOT / "miniprogram"
+H5_DIST = FRONTEND / "dist" / "build" / "h5"
+REPORT_ROUTE = "pages/report/report"
+
+
+def _newest_source(root: Path) -> float:
+    newest = 0.0
+    for folder in (root / "src",):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                newest = max(newest, path.stat().st_mtime)
+    for name in ("package-lock.json", "vite.config.js", "index.html"):
+        path = root / name
+        if path.exists():
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_built(out_dir: Path = H5_DIST) -> Path:
+    """Install the front end's locked packages and build H5 when the build is stale."""
+    if not (FRONTEND / "node_modules" / ".package-lock.json").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True)
+    index = out_dir / "index.html"
+    if not index.exists() or index.stat().st_mtime < _newest_source(FRONTEND):
+        subprocess.run(["npx", "uni", "build", "--outDir", str(out_dir)], cwd=FRONTEND, check=True)
+    return out_dir
+
+
+class H5App:
+    """WSGI app: the static build, with `/ssp-config.js` answered from the stack's settings."""
+
+    def __init__(self, dist: Path, config: dict) -> None:
+        self.dist = dist.resolve()
+        self.config_js = (
+            "window.SSP_CONFIG = " + json.dumps(config, ensure_ascii=False) + ";\n"
+        ).encode()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "/") or "/"
+        if path == "/ssp-config.js":
+            return self._answer(
+                start_response, "200 OK", self.config_js, "application/javascript", "no-store"
+            )
+        if path.endswith("/"):
+            path += "index.html"
+        target = (self.dist / path.lstrip("/")).resolve()
+        if not target.is_relative_to(self.dist) or not target.is_file():
+            return self._answer(
+                start_response,
+                "404 Not Found",
+                "页面不存在".encode(),
+                "text/plain; charset=utf-8",
+                "no-store",
+            )
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind == "application/javascript":
+            kind += "; charset=utf-8"
+        cache = "no-cache" if target.name == "index.html" else "public, max-age=31536000, immutable"
+        return self._answer(start_response, "200 OK", target.read_bytes(), kind, cache)
+
+    @staticmethod
+    def _answer(start_response, status: str, body: bytes, kind: str, cache: str):
+        start_response(
+            status,
+            [("Content-Type", kind), ("Content-Length", str(len(body))), ("Cache-Control", cache)],
+        )
+        return [body]
+
+
+def start_h5(port: int, config: dict, dist: Path = H5_DIST) -> WsgiServer:
+    """Serve the browser build on 127.0.0.1:port (0 picks one)."""
+    server = WsgiServer(H5App(dist, config), host="127.0.0.1", port=port, name="h5", threads=8)
+    server.url = f"http://127.0.0.1:{server.port}/"
+    return server.start()
+
+
+def scan_url(h5_url: str, station_id: str) -> str:
+    """What a scan of a station's code opens: the report page with `scene` = station id."""
+    return f"{h5_url}#/{REPORT_ROUTE}?scene={station_id}"
+
+
+if __name__ == "__main__":  # python -m devstack.h5 API_URL [PORT]: serve a build by hand
+    import sys
+
+    api = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 5050
+    oauth = os.environ.get("SSP_OAUTH_BASE", "http://127.0.0.1:5020")
+    server = start_h5(
+        port, {"apiBase": api, "oauthBase": oauth, "appid": "wx-local-appid"}, ensure_built()
+    )
+    print(f"H5 {server.url}  scan S01: {scan_url(server.url, 'S01')}", flush=True)
+    try:
+        server._thread.join()
+    except KeyboardInterrupt:
+        server.stop()
