@@ -23,6 +23,7 @@ system-deps:
 	bash devstack/system-deps.sh
 
 run: install
+	bash devstack/system-deps.sh run
 	$(BIN)/python -m devstack run
 
 test: install system-deps

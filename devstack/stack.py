@@ -1,11 +1,13 @@
 """The whole system on one machine: moto (DynamoDB, S3, SQS), the WeChat and SMS emulators,
-the API, and the workers AWS would run (notice-queue consumer, schedules).
+the API, the workers AWS would run (notice-queue consumer, schedules) and the
+mini-program's browser build.
 
 `python -m devstack run` (what `make run` calls) starts everything in the
 foreground, loads the demo data, prints the URLs and demo login codes, and
 stops it all on Ctrl-C. Ports come from SSP_API_PORT, SSP_MOTO_PORT,
-SSP_WECHAT_PORT, SSP_SMS_PORT and SSP_WECOM_PORT (0 picks a free one); SSP_SCHEDULE_SECONDS sets
-how often the scheduled handlers run (default 10 s).
+SSP_WECHAT_PORT, SSP_SMS_PORT, SSP_WECOM_PORT and SSP_H5_PORT (0 picks a free one);
+SSP_SCHEDULE_SECONDS sets how often the scheduled handlers run (default 10 s).
+SSP_H5_API_BASE points the browser build at another API address (a proxy, say).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.h5 import ensure_built, scan_url, start_h5
 from devstack.services import ROOT, free_port, start_moto, wait_for_http
 
 READY_LINE = "suishoupai local stack ready"
@@ -27,6 +30,7 @@ DEFAULT_PORTS = {
     "SSP_WECHAT_PORT": 5020,
     "SSP_SMS_PORT": 5030,
     "SSP_WECOM_PORT": 5040,
+    "SSP_H5_PORT": 5050,
 }
 SMS_SECRET_ID = "local-sms-id"
 SMS_SECRET_KEY = "local-sms-key"
@@ -90,6 +94,7 @@ class Stack:
     sms: object = None
     wecom: object = None
     workers: object = None
+    h5: object = None
     api: subprocess.Popen | None = None
     logins: dict = field(default_factory=dict)
 
@@ -100,6 +105,8 @@ class Stack:
                 self.api.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.api.kill()
+        if self.h5:
+            self.h5.stop()
         if self.workers:
             self.workers.stop()
         if self.sms:
@@ -138,6 +145,9 @@ def start_stack() -> Stack:
         env["SMS_ENDPOINT"] = stack.sms.endpoint
         stack.wecom = start_wecom_emulator(port=_port("SSP_WECOM_PORT"))
         env["WECOM_WEBHOOK_BASE"] = stack.wecom.send_url
+        dist = ensure_built()  # before the servers it would compete with for the CPU
+        h5_port = _port("SSP_H5_PORT")
+        env["H5_BASE_URL"] = f"http://127.0.0.1:{h5_port}/"
         os.environ.update(env)
         _declare_sms_templates(stack.sms)
 
@@ -175,6 +185,16 @@ def start_stack() -> Stack:
         from devstack.workers import start_workers
 
         stack.workers = start_workers({NOTICE_QUEUE: queue_url})
+        stack.h5 = start_h5(
+            h5_port,
+            {
+                # the browser build may be pointed at a proxy in front of the API
+                "apiBase": os.environ.get("SSP_H5_API_BASE") or stack.api_url,
+                "oauthBase": stack.wechat.url.rstrip("/"),
+                "appid": env["WECHAT_APPID"],
+            },
+            dist,
+        )
     except BaseException:
         stack.stop()
         raise
@@ -189,6 +209,8 @@ def describe(stack: Stack) -> str:
         for code, info in stack.logins.items()
     )
     return (
+        f"Mini-program (browser build) {stack.h5.url}\n"
+        f"Scan of station S01 opens    {scan_url(stack.h5.url, 'S01')}\n"
         f"API            {stack.api_url}\n"
         f"WeChat emulator {stack.wechat.url}  (calls: {stack.wechat.url}__emulator/calls)\n"
         f"SMS emulator   {stack.sms.url}  (messages: {stack.sms.url}__emulator/messages)\n"
