@@ -35,10 +35,17 @@ def _newest_source(root: Path) -> float:
     return newest
 
 
+def ensure_installed() -> None:
+    """Install the front end's locked packages (`npm ci`) when they are missing or stale."""
+    installed = FRONTEND / "node_modules" / ".package-lock.json"
+    lock = FRONTEND / "package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True)
+
+
 def ensure_built(out_dir: Path = H5_DIST) -> Path:
     """Install the front end's locked packages and build H5 when the build is stale."""
-    if not (FRONTEND / "node_modules" / ".package-lock.json").exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=FRONTEND, check=True)
+    ensure_installed()
     index = out_dir / "index.html"
     if not index.exists() or index.stat().st_mtime < _newest_source(FRONTEND):
         subprocess.run(["npx", "uni", "build", "--outDir", str(out_dir)], cwd=FRONTEND, check=True)
