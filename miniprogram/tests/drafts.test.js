@@ -42,9 +42,24 @@ describe('drafts', () => {
 
   it('sends only confirmed photo keys and a trimmed text', () => {
     const body = reportBody({
-      stationId: 'S01', category: 'c', text: '  t  ', anonymous: true, location: { lat: 1, lng: 2, name: 'x' }, phoneCode: '',
-      photos: [{ key: 'k1', state: 'done' }, { key: '', state: 'failed' }],
+      stationId: 'S01',
+      category: 'c',
+      text: '  t  ',
+      anonymous: true,
+      location: { lat: 1, lng: 2, name: 'x' },
+      phoneCode: '',
+      photos: [
+        { key: 'k1', state: 'done' },
+        { key: '', state: 'failed' },
+      ],
     })
-    expect(body).toEqual({ station_id: 'S01', category: 'c', text: 't', photos: ['k1'], anonymous: true, location: { lat: 1, lng: 2 } })
+    expect(body).toEqual({
+      station_id: 'S01',
+      category: 'c',
+      text: 't',
+      photos: ['k1'],
+      anonymous: true,
+      location: { lat: 1, lng: 2 },
+    })
   })
 })

@@ -15,9 +15,13 @@ function fakeServer() {
       post: async (path, body, { headers }) => {
         const key = headers['Idempotency-Key']
         const prior = stored.get(key)
-        if (prior && prior.text !== body.text) throw new ApiError({ status: 409, code: 'idempotency_key_reused', field: 'Idempotency-Key', message: '…' })
+        if (prior && prior.text !== body.text)
+          throw new ApiError({ status: 409, code: 'idempotency_key_reused', field: 'Idempotency-Key', message: '…' })
         if (!prior) stored.set(key, { id: `R${stored.size + 1}`, ...body })
-        if (loseNext) { loseNext = false; throw new ApiError({ status: 0 }) }
+        if (loseNext) {
+          loseNext = false
+          throw new ApiError({ status: 0 })
+        }
         return stored.get(key)
       },
     },
@@ -48,7 +52,10 @@ describe('sending a report', () => {
     const api = {
       post: async (path, body, { headers }) => {
         keys.push(headers['Idempotency-Key'])
-        if (refuse) { refuse = false; throw new ApiError({ status: 422, code: 'risky_content', field: 'text', message: '内容含有违规信息' }) }
+        if (refuse) {
+          refuse = false
+          throw new ApiError({ status: 422, code: 'risky_content', field: 'text', message: '内容含有违规信息' })
+        }
         return { id: 'R9' }
       },
     }

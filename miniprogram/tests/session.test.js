@@ -8,7 +8,10 @@ function setup({ expiresIn = 7200 } = {}) {
   const session = createSession({
     storage: memoryStorage(),
     credential: async () => ({ kind: 'oauth', code: `c${calls.length}` }),
-    exchange: async (kind, code) => (calls.push([kind, code]), { token: `tok-${code}`, expires_in: expiresIn, user: { id: 'U1', roles: ['citizen', 'deputy'] } }),
+    exchange: async (kind, code) => (
+      calls.push([kind, code]),
+      { token: `tok-${code}`, expires_in: expiresIn, user: { id: 'U1', roles: ['citizen', 'deputy'] } }
+    ),
     now: () => clock,
   })
   return { session, calls, advance: (ms) => (clock += ms) }
@@ -22,7 +25,10 @@ describe('session', () => {
     expect(await session.token()).toBe('tok-c0')
     advance(59 * 60 * 1000)
     expect(await session.token()).toBe('tok-c1')
-    expect(calls).toEqual([['oauth', 'c0'], ['oauth', 'c1']])
+    expect(calls).toEqual([
+      ['oauth', 'c0'],
+      ['oauth', 'c1'],
+    ])
   })
 
   it('shares one login among concurrent callers', async () => {
@@ -47,7 +53,10 @@ describe('session', () => {
     const session = createSession({
       storage: memoryStorage(),
       credential: async () => ({ kind: 'mp', code: 'x' }),
-      exchange: async () => { if (fail) throw new Error('down'); return { token: 't', expires_in: 100, user: {} } },
+      exchange: async () => {
+        if (fail) throw new Error('down')
+        return { token: 't', expires_in: 100, user: {} }
+      },
     })
     await expect(session.token()).rejects.toThrow('down')
     fail = false

@@ -11,8 +11,12 @@ function fakeApi({ failConfirm = 0 } = {}) {
     calls,
     post: async (path, body) => {
       calls.push([path, body])
-      if (path === '/uploads') return { url: 'http://s3/bucket', fields: { key: `uploads/k${(n += 1)}` }, key: `uploads/k${n}` }
-      if (failConfirm > 0) { failConfirm -= 1; throw new ApiError({ status: 0 }) }
+      if (path === '/uploads')
+        return { url: 'http://s3/bucket', fields: { key: `uploads/k${(n += 1)}` }, key: `uploads/k${n}` }
+      if (failConfirm > 0) {
+        failConfirm -= 1
+        throw new ApiError({ status: 0 })
+      }
       return { key: body.key, confirmed: true }
     },
   }
@@ -53,7 +57,12 @@ describe('upload queue', () => {
   })
 
   it('treats a storage refusal as a failure, with the server message for a 4xx', async () => {
-    const refusing = { post: async (path) => { if (path === '/uploads') throw new ApiError({ status: 422, code: 'invalid_field', message: '照片不能超过 10 MB', field: 'size' }) } }
+    const refusing = {
+      post: async (path) => {
+        if (path === '/uploads')
+          throw new ApiError({ status: 422, code: 'invalid_field', message: '照片不能超过 10 MB', field: 'size' })
+      },
+    }
     const queue = createUploadQueue({ api: refusing, uploadFile: async () => 204 })
     queue.add([{ path: 'big', size: 50e6 }])
     await flush()
@@ -69,7 +78,13 @@ describe('upload queue', () => {
     let peak = 0
     const queue = createUploadQueue({
       api: fakeApi(),
-      uploadFile: async () => { running += 1; peak = Math.max(peak, running); await flush(); running -= 1; return 204 },
+      uploadFile: async () => {
+        running += 1
+        peak = Math.max(peak, running)
+        await flush()
+        running -= 1
+        return 204
+      },
     })
     const refused = queue.add(Array.from({ length: 11 }, (_, i) => ({ path: `p${i}`, size: 1 })))
     expect(refused).toHaveLength(2)
@@ -81,7 +96,10 @@ describe('upload queue', () => {
   it('restores uploaded photos without uploading them again', async () => {
     const api = fakeApi()
     const queue = createUploadQueue({ api, uploadFile: async () => 204 })
-    queue.restore([{ id: 'x', path: 'a', size: 1, key: 'uploads/old', state: 'done' }, { id: 'y', path: 'b', size: 1, key: '', state: 'failed' }])
+    queue.restore([
+      { id: 'x', path: 'a', size: 1, key: 'uploads/old', state: 'done' },
+      { id: 'y', path: 'b', size: 1, key: '', state: 'failed' },
+    ])
     await flush()
     expect(queue.items().map((i) => i.key)).toEqual(['uploads/old', 'uploads/k1'])
   })

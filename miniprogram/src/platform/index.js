@@ -144,7 +144,12 @@ function compressInBrowser(file) {
       canvas.height = Math.round(image.height * scale)
       canvas.getContext('2d').drawImage(image, 0, 0, canvas.width, canvas.height)
       canvas.toBlob(
-        (out) => resolve(out && out.size < blob.size ? { path: URL.createObjectURL(out), size: out.size, type: 'image/jpeg' } : original),
+        (out) =>
+          resolve(
+            out && out.size < blob.size
+              ? { path: URL.createObjectURL(out), size: out.size, type: 'image/jpeg' }
+              : original,
+          ),
         'image/jpeg',
         0.8,
       )

@@ -32,11 +32,14 @@ export function createDrafts({ storage, newKey = newIdempotencyKey, now = () => 
   return {
     load(stationId) {
       const saved = storage.get(key(stationId))
-      return saved && saved.idempotencyKey ? { ...emptyDraft(stationId, newKey), ...saved } : emptyDraft(stationId, newKey)
+      return saved && saved.idempotencyKey
+        ? { ...emptyDraft(stationId, newKey), ...saved }
+        : emptyDraft(stationId, newKey)
     },
     save(draft) {
       // a phone code is single-use and short-lived: never keep it past this session
-      const { phoneCode, ...kept } = draft
+      const kept = { ...draft }
+      delete kept.phoneCode
       storage.set(key(draft.stationId), { ...kept, photos: draft.photos.map(persistedPhoto), savedAt: now() })
     },
     clear(stationId) {

@@ -17,7 +17,9 @@ export function createReports({ api, drafts }) {
       drafts.save(sending)
       let report
       try {
-        report = await api.post('/reports', reportBody(sending), { headers: { 'Idempotency-Key': sending.idempotencyKey } })
+        report = await api.post('/reports', reportBody(sending), {
+          headers: { 'Idempotency-Key': sending.idempotencyKey },
+        })
       } catch (error) {
         if (error instanceof ApiError && error.status === 409 && error.code === 'idempotency_key_reused') {
           drafts.clear(sending.stationId)
@@ -30,7 +32,8 @@ export function createReports({ api, drafts }) {
     },
     mine: (cursor) => api.get('/reports/mine', { query: { cursor, limit: 20 } }),
     get: (id) => api.get(`/reports/${encodeURIComponent(id)}`),
-    evaluate: (id, result, comment) => api.post(`/reports/${encodeURIComponent(id)}/evaluation`, comment ? { result, comment } : { result }),
+    evaluate: (id, result, comment) =>
+      api.post(`/reports/${encodeURIComponent(id)}/evaluation`, comment ? { result, comment } : { result }),
   }
 }
 

@@ -22,7 +22,8 @@ export function createSession({ storage, credential, exchange, now = () => Date.
         storage.remove(KEY)
         const { kind, code } = await credential()
         const answer = await exchange(kind, code)
-        if (!answer || !answer.token) throw new ApiError({ status: 401, code: 'login_failed', message: '登录失败，请重试' })
+        if (!answer || !answer.token)
+          throw new ApiError({ status: 401, code: 'login_failed', message: '登录失败，请重试' })
         const value = { token: answer.token, user: answer.user, expiresAt: now() + answer.expires_in * 1000 }
         storage.set(KEY, value)
         return value

@@ -46,14 +46,16 @@ export function createUploadQueue({ api, uploadFile, onChange = () => {}, concur
           changed()
         },
       })
-      if (status < 200 || status >= 300) throw new ApiError({ status, code: 'upload_failed', message: '照片上传失败，请重试' })
+      if (status < 200 || status >= 300)
+        throw new ApiError({ status, code: 'upload_failed', message: '照片上传失败，请重试' })
       await api.post('/uploads/confirm', { key: slot.key })
       item.key = slot.key
       item.state = 'done'
       item.progress = 100
     } catch (error) {
       item.state = 'failed'
-      item.error = error instanceof ApiError && error.status >= 400 && error.status < 500 ? error.message : '上传失败，点按重试'
+      item.error =
+        error instanceof ApiError && error.status >= 400 && error.status < 500 ? error.message : '上传失败，点按重试'
     }
     changed()
   }
@@ -64,7 +66,16 @@ export function createUploadQueue({ api, uploadFile, onChange = () => {}, concur
       const room = Math.max(0, maxPhotos - items.length)
       const accepted = files.slice(0, room)
       for (const file of accepted) {
-        items.push({ id: nextId(), path: file.path, size: file.size, type: file.type || 'image/jpeg', key: '', state: 'waiting', progress: 0, error: '' })
+        items.push({
+          id: nextId(),
+          path: file.path,
+          size: file.size,
+          type: file.type || 'image/jpeg',
+          key: '',
+          state: 'waiting',
+          progress: 0,
+          error: '',
+        })
       }
       changed()
       pump()
