@@ -34,6 +34,7 @@ def running_stack():
         "SSP_WECHAT_PORT": "0",
         "SSP_SMS_PORT": "0",
         "SSP_WECOM_PORT": "0",
+        "SSP_H5_PORT": "0",
         "PYTHONUNBUFFERED": "1",
     }
     for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "WECHAT_API_BASE", "TABLE_PREFIX"):
@@ -89,6 +90,7 @@ def test_every_server_is_on_a_free_port_so_a_running_make_run_cannot_clash(runni
         "SSP_WECHAT_PORT": "WeChat emulator",
         "SSP_SMS_PORT": "SMS emulator",
         "SSP_WECOM_PORT": "WeCom emulator",
+        "SSP_H5_PORT": "Mini-program (browser build)",
     }
     assert set(labels) == set(DEFAULT_PORTS)
     for name, label in labels.items():
