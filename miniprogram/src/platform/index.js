@@ -94,13 +94,21 @@ export function chooseImages(count) {
   })
   // #endif
   // #ifndef MP-WEIXIN
+  // A browser's file dialog cannot cap how many are picked (uni.chooseImage would drop the
+  // extra ones silently): all picked files are returned, the ones past `count` uncompressed,
+  // so the caller can refuse them with a message.
   return new Promise((resolve, reject) => {
     uni.chooseImage({
-      count,
+      count: count > 1 ? Math.max(count, 99) : 1,
       sizeType: ['compressed'],
       success: async (res) => {
         const files = []
-        for (const file of res.tempFiles) files.push(await compressInBrowser(file))
+        for (const file of res.tempFiles)
+          files.push(
+            files.length < count
+              ? await compressInBrowser(file)
+              : { path: file.path, size: file.size, type: file.type || 'image/jpeg' },
+          )
         resolve(files)
       },
       fail: (err) => (String(err && err.errMsg).includes('cancel') ? resolve([]) : reject(err)),
