@@ -36,6 +36,7 @@ from chalicelib.reports.submission import Submission
 from chalicelib.stations.directory import get_station, nearest_stations
 from chalicelib.store.models import Location, ReportModel
 from chalicelib.workflow.engine import due_attributes
+from chalicelib.workflow.queues import queue_attributes
 
 TEXT_CHECK_SCENE = 3
 WRITE_ATTEMPTS = 3
@@ -218,7 +219,7 @@ def _new_report(
         **(
             due_attributes(report_id, "match", utcnow() + MATCH_FALLBACK)
             if moderation == "pass"
-            else {}
+            else queue_attributes("submitted", moderation, place.get("district_id"), now)
         ),
     )
 

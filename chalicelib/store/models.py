@@ -28,6 +28,7 @@ Access patterns (each served by a key or an index, never a Scan):
 | failed notices (staff view)              | outbox.failed: hash failed_bucket (sparse)  |
 | SMS sent to a phone today                | sms_ledger: hash phone_day (TTL)            |
 | overdue reports of a district, oldest    | reports.overdue: hash overdue_district (sparse) |
+| held for review / unmatched, per district | reports.queue: hash queue_key (sparse)   |
 | a scope's counters over a period         | stats: hash scope, range day#metric (BETWEEN) |
 | every city / district / station          | scopes: hash kind                           |
 | reports filed on a day (micro-topic job) | topic_log: hash day, range created_at#report_id (TTL) |
@@ -301,6 +302,33 @@ class ReportOverdueIndex(GlobalSecondaryIndex):
     overdue_since = UnicodeAttribute(range_key=True)
 
 
+class ReportQueueIndex(GlobalSecondaryIndex):
+    """Reports waiting for staff, per list and district (sparse).
+
+    `queue_key` is `review#<district>` while the content check holds a report for staff
+    review, `unmatched#<district>` while it waits for staff to assign a deputy; it is
+    removed in the transition that ends the wait. `queued_at`: when the wait began.
+    """
+
+    class Meta:
+        index_name = "queue"
+        projection = IncludeProjection(
+            [
+                "status",
+                "moderation",
+                "category",
+                "text",
+                "station_id",
+                "created_at",
+                "step_due_at",
+                "ladder_rung",
+            ]
+        )
+
+    queue_key = UnicodeAttribute(hash_key=True)
+    queued_at = UnicodeAttribute(range_key=True)
+
+
 class ReportModel(_Base):
     """A citizen's report, which is also its first timeline step (`submitted`).
 
@@ -355,11 +383,14 @@ class ReportModel(_Base):
     ladder_rung = NumberAttribute(null=True)
     overdue_district = UnicodeAttribute(null=True)
     overdue_since = UnicodeAttribute(null=True)
+    queue_key = UnicodeAttribute(null=True)
+    queued_at = UnicodeAttribute(null=True)
     event_count = NumberAttribute(default=1)
     version = VersionAttribute()
     reporter = ReportReporterIndex()
     due = ReportDueIndex()
     overdue = ReportOverdueIndex()
+    queue = ReportQueueIndex()
 
 
 class ReportEventModel(_Base):

@@ -3,7 +3,9 @@
 The report update is conditioned on the status and version the caller read,
 its timeline event is appended under the next sequence number, and every
 notice the change causes is written to the outbox in the same transaction;
-the outbox items are queued for delivery once it commits.
+the outbox items are queued for delivery once it commits. A change of status or of
+the moderation result also moves the report into or out of the staff lists (the
+sparse `queue` index, `chalicelib.workflow.queues`) in the same update.
 
 A cancelled transaction is told apart by its cancellation reasons: a failed
 condition of the report, its event or its outbox items means another
@@ -41,6 +43,7 @@ from chalicelib.store.transactions import (
     error_code,
     transact_write,
 )
+from chalicelib.workflow.queues import queue_attributes
 
 log = get_logger("workflow")
 DUE_SHARDS = 4
@@ -246,6 +249,16 @@ def commit(services: Services, change: Change) -> ReportModel:
     attributes["updated_at"] = now
     if change.to_state:
         attributes["status"] = change.to_state
+    if change.to_state or "moderation" in attributes:
+        attributes.update(
+            queue_attributes(
+                change.to_state or report.status,
+                attributes.get("moderation", report.moderation),
+                report.district_id,
+                now,
+                current=report.queue_key,
+            )
+        )
     if change.due is CLEAR:
         attributes.update(STEP_FIELDS_CLEARED)
     elif change.due is not None:
