@@ -20,19 +20,19 @@ from chalice import Blueprint
 from chalicelib.api.http import caller, query_param, require_any_role
 from chalicelib.auth.tokens import STAFF_ROLES, Principal
 from chalicelib.bootstrap import services
-from chalicelib.errors import Forbidden, InvalidField, NotFound
+from chalicelib.errors import Forbidden, InvalidField
+from chalicelib.staff.scopes import Area, city_of_district, may_see, parse_area
 from chalicelib.stats.figures import scope_figures
-from chalicelib.store.models import DeputyModel
 from chalicelib.workflow.engine import beijing_day
 
 blueprint = Blueprint(__name__)
 
-SCOPE_RE = re.compile(r"^(city|district|station):([A-Za-z0-9_-]{1,64})$")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 MAX_DISTRICTS = 50
+UNBOUND = "您的账号未绑定联络站或行政区，无法查看统计"
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,6 @@ class StatsQuery:
     @property
     def scope(self) -> str:
         return f"{self.kind}:{self.ident}"
-
-
-def _own_scope(principal: Principal) -> str:
-    if principal.has("city_staff") and principal.city_id:
-        return f"city:{principal.city_id}"
-    if principal.has("district_staff") and principal.district_id:
-        return f"district:{principal.district_id}"
-    if principal.has("station_staff") and principal.station_id:
-        return f"station:{principal.station_id}"
-    raise Forbidden("您的账号未绑定联络站或行政区，无法查看统计", code="staff_unbound")
 
 
 def _date(value: str, field: str) -> date:
@@ -95,61 +85,19 @@ def _districts(raw: str | None, kind: str) -> tuple[str, ...]:
 
 def parse_query(request, principal: Principal) -> StatsQuery:
     """The validated query of a request (422 naming the parameter at fault)."""
-    raw_scope = query_param(request, "scope")
-    scope = _own_scope(principal) if raw_scope is None else raw_scope
-    match = SCOPE_RE.match(scope)
-    if not match:
-        raise InvalidField(
-            "scope 须为 city:<编号>、district:<编号> 或 station:<编号>", field="scope"
-        )
+    area = parse_area(query_param(request, "scope"), principal, UNBOUND)
     day_from, day_to = _period(query_param(request, "from"), query_param(request, "to"))
-    districts = _districts(query_param(request, "districts"), match.group(1))
-    return StatsQuery(match.group(1), match.group(2), day_from, day_to, districts)
-
-
-def _city_of_district(district_id: str) -> str | None:
-    """The city of a district, known from one of its deputies (None when it has none)."""
-    for deputy in DeputyModel.district.query(district_id, limit=1):
-        return deputy.city_id
-    return None
-
-
-def _station(station_id: str):
-    from chalicelib.stations.directory import get_station
-
-    try:
-        return get_station(station_id)
-    except NotFound:
-        raise NotFound("统计范围不存在", field="scope", code="scope_not_found") from None
+    districts = _districts(query_param(request, "districts"), area.kind)
+    return StatsQuery(area.kind, area.ident, day_from, day_to, districts)
 
 
 def authorize(principal: Principal, query: StatsQuery) -> None:
     """403 unless the caller is staff of the scope (404 for an unknown station or district)."""
-    city = principal.city_id if principal.has("city_staff") else None
-    district = principal.district_id if principal.has("district_staff") else None
-    station = principal.station_id if principal.has("station_staff") else None
-    allowed = False
-    if query.kind == "city":
-        allowed = city == query.ident
-        for district_id in query.districts if allowed else ():
-            if _city_of_district(district_id) != city:
-                raise InvalidField(f"{district_id} 不是本市的区", field="districts")
-    elif query.kind == "district":
-        allowed = district == query.ident
-        if not allowed and city:
-            found = _city_of_district(query.ident)
-            if found is None:
-                raise NotFound("统计范围不存在", field="scope", code="scope_not_found")
-            allowed = found == city
-    else:
-        allowed = station == query.ident
-        if not allowed and (city or district):
-            item = _station(query.ident)
-            allowed = bool(
-                (district and item.district_id == district) or (city and item.city_id == city)
-            )
-    if not allowed:
+    if not may_see(principal, Area(query.kind, query.ident)):
         raise Forbidden("只能查看本人负责范围的统计", code="scope_forbidden")
+    for district_id in query.districts:
+        if city_of_district(district_id) != principal.city_id:
+            raise InvalidField(f"{district_id} 不是本市的区", field="districts")
 
 
 @blueprint.route("/stats", methods=["GET"])

@@ -1,0 +1,1 @@
+"""Staff work lists: overdue reports, reports held for review, unmatched reports, deputies."""
