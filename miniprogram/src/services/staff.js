@@ -96,6 +96,25 @@ export function stationsFrom(stats, deputies = []) {
   return [...found].map(([id, name]) => ({ id, name })).sort((a, b) => a.id.localeCompare(b.id))
 }
 
+/**
+ * Districts of a city. No route lists a city's districts yet (the scopes table holds
+ * them); until one does, this directory (devstack/demo.json "districts") stands in.
+ */
+export const DISTRICT_DIRECTORY = [
+  { id: 'shinan', name: '市南区', city_id: 'qingdao' },
+  { id: 'huangdao', name: '黄岛区', city_id: 'qingdao' },
+]
+export const CITY_NAMES = { qingdao: '青岛市' }
+
+export function districtsOf(cityId) {
+  return DISTRICT_DIRECTORY.filter((d) => d.city_id === cityId)
+}
+
+export function districtName(id) {
+  const found = DISTRICT_DIRECTORY.find((d) => d.id === id)
+  return found ? found.name : ''
+}
+
 /** "12小时" / "3天5小时" for a count of hours. */
 export function hoursText(hours) {
   const h = Math.max(0, Math.floor(Number(hours) || 0))

@@ -5,6 +5,21 @@
  */
 import { ApiError } from './errors.js'
 
+/** Names of the duty kinds of a record (chalicelib/records/duty.py KINDS). */
+export const DUTY_KINDS = {
+  meetings: '参加会议',
+  inspections: '视察调研',
+  suggestions: '提出建议',
+  contacting_voters: '联系选民',
+  group_activities: '小组活动',
+}
+
+/** A record's duties of every kind, newest first (at most `limit`). */
+export function recentActivities(record, limit = 10) {
+  const all = Object.values((record && record.activities) || {}).flat()
+  return all.sort((a, b) => String(b.date).localeCompare(String(a.date))).slice(0, limit)
+}
+
 /** The tabs of the deputy's workbench and the task statuses each shows. */
 export const TASK_TABS = [
   { key: 'offered', label: '待接单', statuses: ['offered'] },
@@ -125,6 +140,7 @@ function sortNewest(items) {
 
 export function createTasks({ api }) {
   const enc = encodeURIComponent
+  const stations = new Map()
 
   /** One status's tasks: {items, counts, next_cursor}; a status the server does not know yet is []. */
   async function byStatus(status, cursor) {
@@ -184,6 +200,22 @@ export function createTasks({ api }) {
     async mergeTargets(exceptId) {
       const answer = await tab('handling')
       return answer.items.filter((t) => t.report_id !== exceptId)
+    },
+    /** A station's name (GET /stations/{id}, public), asked once per station; '' when unknown. */
+    stationName(id) {
+      if (!id) return Promise.resolve('')
+      if (!stations.has(id))
+        stations.set(
+          id,
+          api
+            .get(`/stations/${enc(id)}`, { auth: false })
+            .then((answer) => (answer.station || answer).name || '')
+            .catch(() => {
+              stations.delete(id)
+              return ''
+            }),
+        )
+      return stations.get(id)
     },
     record: (deputyId) => api.get(`/deputies/${enc(deputyId)}/record`),
     /** The deputy's row of the district ranking ({rank, points, of}); null when not readable. */
