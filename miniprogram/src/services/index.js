@@ -5,6 +5,7 @@ import { createDrafts } from './drafts.js'
 import { createReports } from './reports.js'
 import { createSession } from './session.js'
 import { createSettings } from './settings.js'
+import { createStations } from './stations.js'
 import { uniStorage } from './storage.js'
 
 function request(options) {
@@ -26,4 +27,5 @@ api = createApi({ request, baseUrl: apiBase, session })
 export const drafts = createDrafts({ storage: uniStorage })
 export const reports = createReports({ api, drafts })
 export const settings = createSettings({ api, storage: uniStorage })
+export const stations = createStations({ api, storage: uniStorage })
 export { api, uploadFile }
