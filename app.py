@@ -13,6 +13,7 @@ from chalicelib.api import (
     notify_handlers,
     record_routes,
     report_routes,
+    staff_routes,
     station_routes,
     stats_routes,
     task_routes,
@@ -36,6 +37,7 @@ app.register_blueprint(digest_handlers.blueprint)
 app.register_blueprint(topic_routes.blueprint)
 app.register_blueprint(topic_handlers.blueprint)
 app.register_blueprint(record_routes.blueprint)
+app.register_blueprint(staff_routes.blueprint)
 guard_views(app)
 
 configure_logging(app.log)

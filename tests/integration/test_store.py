@@ -138,6 +138,77 @@ def test_reporter_index_pages_newest_first(backend):
     assert seen == list(reversed(ids))
 
 
+def _walk(name: str, area, limit: int) -> list[list[str]]:
+    from chalicelib.staff.lists import page
+
+    pages, cursor = [], None
+    while len(pages) < 30:
+        items, cursor = page(name, area, limit, cursor)
+        pages.append([item.id for item in items])
+        if cursor is None:
+            return pages
+    raise AssertionError("paging does not end")
+
+
+def test_staff_lists_page_the_queue_index_across_districts(backend, monkeypatch):
+    from chalicelib.staff import lists
+    from chalicelib.staff.scopes import Area
+    from chalicelib.store.models import ScopeModel
+
+    tag = uuid.uuid4().hex[:8]
+    city, districts = f"itc{tag}", [f"itd{tag}-1", f"itd{tag}-2"]
+    stations = [f"IT{tag}-s1", f"IT{tag}-s2"]
+    scopes = [ScopeModel("district", d, name=d, parent=f"city:{city}") for d in districts]
+    for scope in scopes:
+        scope.save()
+    for station_id in stations:
+        StationModel(
+            station_id,
+            name=station_id,
+            address="测试地址",
+            lat=36.0,
+            lng=120.0,
+            district_id=districts[0],
+            city_id=city,
+            **geo_fields(36.0, 120.0),
+        ).save()
+    planted = {}
+    try:
+        for n in range(9):
+            district = districts[1] if n % 3 == 0 else districts[0]
+            station = stations[n % 2] if district == districts[0] else None
+            report = _bare_report(f"R{tag}{n}", reporter_id="u", text=f"第{n}条")
+            report.status, report.station_id, report.district_id = "unmatched", station, district
+            report.queue_key = f"unmatched#{district}"
+            report.queued_at = f"2026-04-01T00:{n // 2:02d}:00.000000+00:00"
+            report.save()
+            planted[report.id] = (report.queued_at, station)
+
+        pages = _walk("unmatched", Area("city", city), limit=2)
+        listed = [i for p in pages for i in p]
+        assert sorted(listed) == sorted(planted) and all(len(p) <= 2 for p in pages)
+        assert [planted[i][0] for i in listed] == sorted(planted[i][0] for i in listed)
+
+        # A station's list filters its district's partition; a small read budget cuts
+        # pages short but loses nothing.
+        monkeypatch.setattr(lists, "SCAN_BUDGET", 2)
+        monkeypatch.setattr(lists, "FILTERED_PAGE_SIZE", 1)
+        mine = sorted((at, i) for i, (at, station) in planted.items() if station == stations[0])
+        pages = _walk("unmatched", Area("station", stations[0]), limit=2)
+        assert [i for p in pages for i in p] == [i for _, i in mine]
+
+        gone = mine[0][1]
+        ReportModel(gone).update(
+            actions=[ReportModel.queue_key.remove(), ReportModel.queued_at.remove()],
+            add_version_condition=False,
+        )
+        pages = _walk("unmatched", Area("district", districts[0]), limit=50)
+        assert gone not in pages[0] and len(pages[0]) == 5
+    finally:
+        for scope in scopes:
+            scope.delete()
+
+
 def _wait_for_geo_index(stations: list[StationModel], timeout: float = 10.0) -> None:
     """Global secondary indexes are eventually consistent: wait until all stations show."""
     buckets = {s.geo_bucket for s in stations}
