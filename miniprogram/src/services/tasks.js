@@ -47,7 +47,7 @@ export const HANDLING_ACTIONS = [
   { key: 'suggestion', label: '转为代表建议', title: '转为代表建议', hint: '作为代表建议提交，群众将收到通知' },
   { key: 'merge', label: '合并到…', title: '合并到同类反映', hint: '与您手中的同一问题合并办理' },
   { key: 'progress', label: '添加进展', title: '添加办理进展', hint: '群众可在进度中看到进展和照片' },
-  { key: 'resolve', label: '办结', title: '办结', hint: '办结后，群众将收到通知并评价' },
+  { key: 'resolve', label: '办结反映', title: '办结', hint: '办结后，群众将收到通知并评价' },
 ]
 
 export const DEFAULT_DEADLINE_DAYS = 7
