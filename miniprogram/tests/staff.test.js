@@ -76,6 +76,7 @@ describe('figures', () => {
   })
 
   it('reads hours as days and hours', () => {
+    expect(hoursText(0)).toBe('不到1小时')
     expect(hoursText(5)).toBe('5小时')
     expect(hoursText(53)).toBe('2天5小时')
     expect(hoursText(48)).toBe('2天')

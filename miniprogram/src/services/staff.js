@@ -118,6 +118,7 @@ export function districtName(id) {
 /** "12小时" / "3天5小时" for a count of hours. */
 export function hoursText(hours) {
   const h = Math.max(0, Math.floor(Number(hours) || 0))
+  if (h < 1) return '不到1小时'
   if (h < 24) return `${h}小时`
   const rest = h % 24
   return rest ? `${Math.floor(h / 24)}天${rest}小时` : `${Math.floor(h / 24)}天`
