@@ -29,6 +29,8 @@ run: install
 test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m devstack.deploy_template --check
+	$(BIN)/python -c 'from devstack.h5 import ensure_installed; ensure_installed()'
+	cd miniprogram && npm run lint && npm test
 	$(BIN)/python -m pytest
 
 lint: install

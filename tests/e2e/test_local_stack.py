@@ -57,7 +57,7 @@ def running_stack():
                 ready.set()
 
     threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(120):
+    if not ready.wait(300):
         process.kill()
         pytest.fail("stack did not start:\n" + "".join(lines[-40:]))
     output = "".join(lines)
