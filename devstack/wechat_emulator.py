@@ -9,6 +9,9 @@ and lets tests inject real failures through a control API under ``/__emulator/``
     handle.state.calls("stable_token")
     handle.stop()
 
+The web side (OAuth authorize pages and ``sns/oauth2/access_token`` for the browser build,
+``wxa/generate_urllink`` and its local redirect) is in ``devstack.wechat_web``.
+
 Standalone: ``python -m devstack.wechat_emulator --port 8701 --appid A --secret S``.
 """
 
@@ -29,10 +32,15 @@ from typing import Any
 import segno
 from flask import Flask, Response, jsonify, request
 
+from chalicelib.config import LOCAL_DEFAULTS
 from devstack.serving import WsgiServer
+from devstack.wechat_web import WEB_API_ROUTES, WebState, add_web_routes, unionid_for
 
 DEFAULT_APPID = "wx-local-appid"
 DEFAULT_SECRET = "local-secret"
+# The browser build's web OAuth app: the backend's local defaults, so both agree.
+DEFAULT_OAUTH_APPID = LOCAL_DEFAULTS["WECHAT_OAUTH_APPID"]
+DEFAULT_OAUTH_SECRET = LOCAL_DEFAULTS["WECHAT_OAUTH_SECRET"]
 DEFAULT_RISKY_WORDS = ("赌博", "枪支")
 DEFAULT_REVIEW_WORDS = ("上访",)
 TOKEN_TTL_SECONDS = 7200
@@ -129,9 +137,18 @@ class _Token:
 class EmulatorState:
     """Everything the emulator remembers; every method is thread-safe."""
 
-    def __init__(self, appid: str = DEFAULT_APPID, secret: str = DEFAULT_SECRET) -> None:
+    def __init__(
+        self,
+        appid: str = DEFAULT_APPID,
+        secret: str = DEFAULT_SECRET,
+        oauth_appid: str = DEFAULT_OAUTH_APPID,
+        oauth_secret: str = DEFAULT_OAUTH_SECRET,
+    ) -> None:
         self.appid = appid
         self.secret = secret
+        self.oauth_appid = oauth_appid
+        self.oauth_secret = oauth_secret
+        self.web = WebState()
         self._lock = threading.Lock()
         self._reset_unlocked()
 
@@ -148,9 +165,11 @@ class EmulatorState:
         self._msgids = itertools.count(1000001)
 
     def reset(self) -> None:
-        """Forget calls, faults, tokens, used codes; restore the default word lists."""
+        """Forget calls, faults, tokens, used codes, OAuth codes and URL Links; restore the
+        default word lists."""
         with self._lock:
             self._reset_unlocked()
+        self.web.reset()
 
     def calls(self, api: str | None = None) -> list[dict[str, Any]]:
         """Recorded calls, oldest first, optionally of one api only."""
@@ -365,7 +384,11 @@ def _jscode2session(state: EmulatorState, body: dict[str, Any]) -> Response:
         raise _Answer(40029)
     openid = state.login(code)
     key = hashlib.sha256(f"{state.secret}:{code}".encode()).digest()[:16]
-    return jsonify(openid=openid, session_key=base64.b64encode(key).decode())
+    # As for a mini-program bound to an open-platform account: the unionid is the person's
+    # across the account's apps (the web OAuth login gives the same one).
+    return jsonify(
+        openid=openid, session_key=base64.b64encode(key).decode(), unionid=unionid_for(code)
+    )
 
 
 def _msg_sec_check(state: EmulatorState, body: dict[str, Any]) -> Response:
@@ -465,6 +488,7 @@ API_ROUTES = {
     "getwxacodeunlimit": ("/wxa/getwxacodeunlimit", "POST", _getwxacodeunlimit),
     "getuserphonenumber": ("/wxa/business/getuserphonenumber", "POST", _getuserphonenumber),
     "subscribe_send": ("/cgi-bin/message/subscribe/send", "POST", _subscribe_send),
+    **WEB_API_ROUTES,
 }
 
 
@@ -521,6 +545,8 @@ def create_app(state: EmulatorState) -> Flask:
             return _serve_api(state, api, handler)
 
         app.add_url_rule(path, endpoint=api, view_func=view, methods=[method])
+
+    add_web_routes(app, state)
 
     @app.get("/__emulator/health")
     def health() -> Response:
@@ -609,9 +635,13 @@ def start_wechat_emulator(
     port: int = 0,
     appid: str = DEFAULT_APPID,
     secret: str = DEFAULT_SECRET,
+    oauth_appid: str = DEFAULT_OAUTH_APPID,
+    oauth_secret: str = DEFAULT_OAUTH_SECRET,
 ) -> EmulatorHandle:
     """Serve the emulator from a background thread; port 0 picks a free port."""
-    state = EmulatorState(appid=appid, secret=secret)
+    state = EmulatorState(
+        appid=appid, secret=secret, oauth_appid=oauth_appid, oauth_secret=oauth_secret
+    )
     server = WsgiServer(create_app(state), host, port, "wechat-emulator").start()
     return EmulatorHandle(host=host, port=server.port, state=state, server=server)
 
@@ -623,8 +653,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8701)
     parser.add_argument("--appid", default=DEFAULT_APPID)
     parser.add_argument("--secret", default=DEFAULT_SECRET)
+    parser.add_argument("--oauth-appid", default=DEFAULT_OAUTH_APPID)
+    parser.add_argument("--oauth-secret", default=DEFAULT_OAUTH_SECRET)
     args = parser.parse_args(argv)
-    state = EmulatorState(appid=args.appid, secret=args.secret)
+    state = EmulatorState(
+        appid=args.appid,
+        secret=args.secret,
+        oauth_appid=args.oauth_appid,
+        oauth_secret=args.oauth_secret,
+    )
     server = WsgiServer(create_app(state), args.host, args.port, "wechat-emulator")
     print(f"WeChat emulator on http://{args.host}:{server.port}/", flush=True)
     try:
