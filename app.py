@@ -9,6 +9,7 @@ from chalice import Chalice, Response
 
 from chalicelib.api import (
     auth_routes,
+    client_routes,
     digest_handlers,
     notify_handlers,
     record_routes,
@@ -21,12 +22,15 @@ from chalicelib.api import (
     topic_routes,
     workflow_handlers,
 )
+from chalicelib.api.cors import CORS, add_cors_headers
 from chalicelib.api.http import UnhandledViewError, guard_views
 from chalicelib.errors import AppError
 from chalicelib.observability import configure_logging, get_logger, log_event, request_id_var
 
 app = Chalice(app_name="suishoupai")
+app.api.cors = CORS  # before the blueprints: every route takes it when registered
 app.register_blueprint(auth_routes.blueprint)
+app.register_blueprint(client_routes.blueprint)
 app.register_blueprint(station_routes.blueprint)
 app.register_blueprint(report_routes.blueprint)
 app.register_blueprint(task_routes.blueprint)
@@ -92,6 +96,7 @@ def errors_and_access_log(event, get_response):
             )
             response = Response(body={"error": dict(INTERNAL_ERROR)}, status_code=500)
         response.headers["X-Request-Id"] = request_id
+        add_cors_headers(response)
         log_event(
             log,
             "request",

@@ -34,7 +34,11 @@ class Settings:
     wechat_api_base: str
     wechat_timeout_seconds: float
     report_page: str
+    task_page: str
     qrcode_env_version: str
+    oauth_appid: str | None
+    oauth_secret: str | None
+    privacy_version: str | None
     session_secret: str
     session_ttl_seconds: int
     sqs_endpoint: str | None
@@ -78,12 +82,21 @@ LOCAL_DEFAULTS = {
     "WECHAT_APPID": "wx-local-appid",
     "WECHAT_SECRET": "local-secret",
     "SESSION_SECRET": "local-dev-session-secret-change-me",
+    # The browser build's web OAuth app (an official account or a website app): another app
+    # than the mini-program, with other openids; the same person is linked by unionid.
+    "WECHAT_OAUTH_APPID": "wx-local-web-appid",
+    "WECHAT_OAUTH_SECRET": "local-web-secret",
 }
 
 
 def _secret(name: str, stage: str) -> str:
     """A secret: required outside the local stage, a fixed development value inside it."""
     return _env(name, LOCAL_DEFAULTS[name] if stage == "local" else None)
+
+
+def _optional_secret(name: str, stage: str) -> str | None:
+    """A secret that may be absent outside the local stage (the feature is then off)."""
+    return _optional(name) or (LOCAL_DEFAULTS[name] if stage == "local" else None)
 
 
 def get_settings() -> Settings:
@@ -107,7 +120,11 @@ def get_settings() -> Settings:
         wechat_api_base=api_base,
         wechat_timeout_seconds=float(_env("WECHAT_TIMEOUT_SECONDS", "3")),
         report_page=_env("REPORT_PAGE", "pages/report/report"),
+        task_page=_env("TASK_PAGE", "pages-deputy/task/task"),
         qrcode_env_version=_env("QRCODE_ENV_VERSION", "release"),
+        oauth_appid=_optional_secret("WECHAT_OAUTH_APPID", stage),
+        oauth_secret=_optional_secret("WECHAT_OAUTH_SECRET", stage),
+        privacy_version=_optional("PRIVACY_VERSION"),
         session_secret=_secret("SESSION_SECRET", stage),
         session_ttl_seconds=int(_env("SESSION_TTL_SECONDS", str(2 * 3600))),
         sqs_endpoint=_optional("SQS_ENDPOINT"),

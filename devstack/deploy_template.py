@@ -37,6 +37,7 @@ from chalice.deploy import models as chalice_models
 from chalice.deploy.deployer import ApplicationGraphBuilder
 from chalice.utils import to_cfn_resource_name
 
+from chalicelib.adapters.uploads import UPLOAD_CORS
 from chalicelib.api.notify_handlers import NOTICE_QUEUE
 from chalicelib.store.models import ALL_MODELS, TTL_ATTRIBUTES
 
@@ -263,7 +264,8 @@ def _retention(stage: str) -> dict[str, str]:
 
 
 def bucket_resources(bucket: str, stage: str) -> dict[str, Any]:
-    """The private upload bucket and its TLS-only bucket policy."""
+    """The private upload bucket (CORS for the browser build's uploads) and its TLS-only
+    bucket policy."""
     return {
         "UploadBucket": {
             "Type": "AWS::S3::Bucket",
@@ -280,6 +282,18 @@ def bucket_resources(bucket: str, stage: str) -> dict[str, Any]:
                 "BucketEncryption": {
                     "ServerSideEncryptionConfiguration": [
                         {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                    ]
+                },
+                # The browser build uploads from its own origin (chalicelib.adapters.uploads).
+                "CorsConfiguration": {
+                    "CorsRules": [
+                        {
+                            "AllowedOrigins": UPLOAD_CORS["AllowedOrigins"],
+                            "AllowedMethods": UPLOAD_CORS["AllowedMethods"],
+                            "AllowedHeaders": UPLOAD_CORS["AllowedHeaders"],
+                            "ExposedHeaders": UPLOAD_CORS["ExposeHeaders"],
+                            "MaxAge": UPLOAD_CORS["MaxAgeSeconds"],
+                        }
                     ]
                 },
                 "LifecycleConfiguration": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chalicelib.auth.users import get_or_create_user, grant_role
+from chalicelib.auth.users import MINI_PROGRAM, grant_role, user_for_login
 from chalicelib.bootstrap import Services
 from chalicelib.stations.directory import geo_fields
 from chalicelib.store.models import DepartmentModel, DeputyModel, ScopeModel, StationModel
@@ -80,8 +80,12 @@ def load_demo(services: Services) -> dict:
         ).save()
     logins = {}
     for row in data["logins"]:
-        openid = services.wechat.code_to_session(row["code"])["openid"]
-        user = get_or_create_user(services.settings.wechat_appid, openid)
+        # The same path as POST /auth/login, so the demo identity is linked by its unionid
+        # and the web OAuth login (POST /auth/oauth) finds the same user.
+        session = services.wechat.code_to_session(row["code"])
+        user = user_for_login(
+            services.settings.wechat_appid, MINI_PROGRAM, session["openid"], session.get("unionid")
+        )
         binding = {k: v for k, v in row.items() if k not in ("code", "role")}
         grant_role(user.id, row["role"], **binding)
         logins[row["code"]] = {"user_id": user.id, **row}

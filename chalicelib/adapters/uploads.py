@@ -16,6 +16,16 @@ UPLOAD_PREFIX = "uploads"
 QRCODE_PREFIX = "qrcodes"
 # How long a confirmation spares a submission the HEAD (kept after that only until TTL deletion).
 CONFIRMATION_TTL_SECONDS = 3 * 24 * 3600
+# The browser build posts photos to the bucket from its own origin (the presigned POST) and
+# reads them back by presigned GET: the bucket answers CORS for any origin, since the signed
+# policy, not the origin, is what allows an upload. The deploy template uses the same rules.
+UPLOAD_CORS = {
+    "AllowedOrigins": ["*"],
+    "AllowedMethods": ["POST", "GET", "HEAD"],
+    "AllowedHeaders": ["*"],
+    "ExposeHeaders": ["ETag", "Location"],
+    "MaxAgeSeconds": 3000,
+}
 # A report has at most 9 photos: their HEAD requests go out together.
 _heads = ThreadPoolExecutor(max_workers=9, thread_name_prefix="photo-head")
 
@@ -194,7 +204,8 @@ class UploadStore:
         self._client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
 
     def create_bucket(self) -> None:
-        """Create the bucket if missing (local stack only; AWS gets it from the template)."""
+        """Create the bucket if missing, with its CORS rules (local stack only; AWS gets it
+        from the template)."""
         from botocore.exceptions import ClientError
 
         try:
@@ -204,3 +215,6 @@ class UploadStore:
                 Bucket=self.bucket,
                 CreateBucketConfiguration={"LocationConstraint": self._settings.region},
             )
+        self._client.put_bucket_cors(
+            Bucket=self.bucket, CORSConfiguration={"CORSRules": [UPLOAD_CORS]}
+        )

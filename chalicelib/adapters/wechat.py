@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import requests
 from wechatpy.client import WeChatClient
 from wechatpy.exceptions import WeChatClientException
+from wechatpy.oauth import WeChatOAuth
 from wechatpy.session import SessionStorage
 
 from chalicelib.config import Settings, get_settings
@@ -27,6 +28,7 @@ DEFAULT_TOKEN_TTL_SECONDS = 7200
 TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 RETRYABLE_ERRCODES = frozenset({-1, 45009, 45011, 45033}) | TOKEN_ERRCODES
 MINIPROGRAM_STATES = {"release": "formal", "trial": "trial", "develop": "developer"}
+URL_LINK_MAX_DAYS = 30  # generate_urllink: expire_type 1 takes 1..30 days
 
 
 class WeChatError(Exception):
@@ -188,8 +190,23 @@ class _StableTokenClient(WeChatClient):
         return result
 
 
+class _WebOAuth(WeChatOAuth):
+    """wechatpy's web OAuth (official account / website app) at the configured base URL,
+    with the configured timeout (wechatpy's own sends none)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings.oauth_appid, settings.oauth_secret, redirect_uri="")
+        self.API_BASE_URL = settings.wechat_api_base
+        self._timeout = settings.wechat_timeout_seconds
+
+    def _request(self, method: str, url_or_endpoint: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", self._timeout)
+        return super()._request(method, url_or_endpoint, **kwargs)
+
+
 class WeChatGateway:
-    """Mini-program server APIs used by the backend (login, moderation, phone, QR, notices)."""
+    """Mini-program server APIs used by the backend (login, moderation, phone, QR, notices,
+    URL Links) and the web OAuth exchange of the browser build."""
 
     def __init__(self, settings: Settings, token_storage: SessionStorage | None = None) -> None:
         self._settings = settings
@@ -224,6 +241,33 @@ class WeChatGateway:
         """Exchange a ``wx.login`` code: {"openid", "session_key", "unionid"?}."""
         result = self._call(lambda c: c.wxa.code_to_session(code))
         return {k: result[k] for k in ("openid", "session_key", "unionid") if k in result}
+
+    def oauth_session(self, code: str) -> dict[str, Any]:
+        """Exchange a web OAuth code (``sns/oauth2/access_token``): {"openid", "unionid"?,
+        "scope"}. Needs the OAuth app (``WECHAT_OAUTH_APPID``/``SECRET``); no access token."""
+        if not self._settings.oauth_appid or not self._settings.oauth_secret:
+            raise WeChatRejected(None, "web OAuth app not configured")
+        try:
+            result = _WebOAuth(self._settings).fetch_access_token(code)
+        except (WeChatClientException, requests.RequestException, ValueError) as exc:
+            raise _translate(exc) from exc
+        return {k: result[k] for k in ("openid", "unionid", "scope") if k in result}
+
+    def url_link(self, path: str, query: str, days: int = URL_LINK_MAX_DAYS) -> str:
+        """A URL Link (``wxa/generate_urllink``) opening the mini-program at ``path?query``,
+        valid for ``days`` (1..30) days."""
+        data = {
+            "path": path,
+            "query": query,
+            "expire_type": 1,
+            "expire_interval": max(1, min(URL_LINK_MAX_DAYS, days)),
+            "env_version": self._settings.qrcode_env_version,
+        }
+        result = self._call(lambda c: c.wxa._post("wxa/generate_urllink", data=data))
+        link = result.get("url_link") if isinstance(result, dict) else None
+        if not link:
+            raise WeChatUnavailable(None, f"generate_urllink answered no url_link: {result}")
+        return str(link)
 
     def check_text(self, openid: str, text: str, scene: int = 3) -> str:
         """Content security v2: "pass", "review" or "risky" (scene 3 = forum / comment)."""

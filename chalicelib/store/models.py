@@ -5,6 +5,7 @@ Access patterns (each served by a key or an index, never a Scan):
 | pattern                                  | table / index                               |
 |------------------------------------------|---------------------------------------------|
 | user by id (id derived from openid)      | users: hash id                              |
+| user of a unionid (mini-program and web) | user_links: hash key `unionid#<unionid>`    |
 | shared WeChat access token               | tokens: hash name                           |
 | station by id                            | stations: hash id                           |
 | stations near a point                    | stations.geo: hash geo_bucket, range geohash|
@@ -20,6 +21,9 @@ Access patterns (each served by a key or an index, never a Scan):
 | handlers of a department                 | users.department                            |
 | deputies of a district (matching)        | deputies.district: hash district_id         |
 | a deputy's tasks by status, newest first | tasks.status: hash deputy_id, range status_key |
+| counts of a deputy's tasks per status    | tasks.status: Select COUNT, begins_with status |
+| a department's work orders, open first   | reports.work_orders: hash department_id (sparse) |
+| URL Link of a report's page (SMS)        | tokens: hash name `urllink#…` (TTL)         |
 | offers of a report                       | tasks: query GSI report: hash report_id     |
 | reports whose current step is due        | reports.due: hash due_shard, range due_at (sparse) |
 | notices of a report                      | outbox.report: hash report_id               |
@@ -108,7 +112,13 @@ class UsersDepartmentIndex(GlobalSecondaryIndex):
 
 
 class UserModel(_Base):
-    """A person who logged in through WeChat; roles and bindings are set by admins."""
+    """A person who logged in through WeChat; roles and bindings are set by admins.
+
+    `openid` is the openid notices and content checks use: the mini-program's, or, for a
+    person who has only logged in on the web, the web app's (replaced by the mini-program's
+    at their first mini-program login). `web_openid`: the web OAuth app's; `unionid`: the
+    person across the open-platform account's apps (see `UserLinkModel`).
+    """
 
     class Meta:
         table_name = "unbound-users"
@@ -123,6 +133,8 @@ class UserModel(_Base):
     city_id = UnicodeAttribute(null=True)
     department_id = UnicodeAttribute(null=True)
     display_name = UnicodeAttribute(null=True)
+    unionid = UnicodeAttribute(null=True)
+    web_openid = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     by_station = UsersStationIndex()
     by_district = UsersDistrictIndex()
@@ -130,8 +142,27 @@ class UserModel(_Base):
     by_department = UsersDepartmentIndex()
 
 
+class UserLinkModel(_Base):
+    """One person across WeChat apps: `unionid#<unionid>` → the user id.
+
+    Put with a condition (no such key yet) at the first login that brings the unionid, from
+    the mini-program or the web OAuth; read by key (consistently) at every later login, so
+    the same person is one user, with one set of roles, whichever app they log in through.
+    """
+
+    class Meta:
+        table_name = "unbound-user_links"
+        logical_name = "user_links"
+
+    key = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
 class TokenModel(_Base):
-    """Credentials shared by every Lambda instance (the WeChat access token)."""
+    """Short-lived values shared by every Lambda instance: the WeChat access token, and the
+    URL Link of a report's page (`urllink#…`, reused for every SMS about it). `expires_at`
+    (epoch seconds) is also the table's TTL."""
 
     class Meta:
         table_name = "unbound-tokens"
@@ -329,6 +360,35 @@ class ReportQueueIndex(GlobalSecondaryIndex):
     queued_at = UnicodeAttribute(range_key=True)
 
 
+class ReportWorkOrderIndex(GlobalSecondaryIndex):
+    """Work orders of a department (sparse: only reports transferred to one).
+
+    `work_order_key` is `open#<deadline>` while the report is being handled (oldest deadline,
+    so the overdue ones, first) and `done#<when it left handling>` after it (newest first with
+    a descending Query); the engine sets it in every transition of a transferred report
+    (`chalicelib.workflow.work_orders`).
+    """
+
+    class Meta:
+        index_name = "work_orders"
+        projection = IncludeProjection(
+            [
+                "status",
+                "category",
+                "text",
+                "station_id",
+                "accepted_by",
+                "work_order_due",
+                "transferred_at",
+                "overdue_since",
+                "updated_at",
+            ]
+        )
+
+    department_id = UnicodeAttribute(hash_key=True)
+    work_order_key = UnicodeAttribute(range_key=True)
+
+
 class ReportModel(_Base):
     """A citizen's report, which is also its first timeline step (`submitted`).
 
@@ -368,6 +428,8 @@ class ReportModel(_Base):
     handling = UnicodeAttribute(null=True)
     department_id = UnicodeAttribute(null=True)
     work_order_due = UnicodeAttribute(null=True)
+    transferred_at = UnicodeAttribute(null=True)
+    work_order_key = UnicodeAttribute(null=True)
     round = NumberAttribute(default=1)
     resolved_at = UnicodeAttribute(null=True)
     closed_at = UnicodeAttribute(null=True)
@@ -391,6 +453,7 @@ class ReportModel(_Base):
     due = ReportDueIndex()
     overdue = ReportOverdueIndex()
     queue = ReportQueueIndex()
+    work_orders = ReportWorkOrderIndex()
 
 
 class ReportEventModel(_Base):
@@ -726,6 +789,7 @@ class DutyActivityModel(_Base):
 
 ALL_MODELS: tuple[type[_Base], ...] = (
     UserModel,
+    UserLinkModel,
     TokenModel,
     StationModel,
     DeputyModel,
@@ -745,6 +809,7 @@ ALL_MODELS: tuple[type[_Base], ...] = (
 )
 
 TTL_ATTRIBUTES = {
+    TokenModel: "expires_at",
     UploadModel: "expires_at",
     SmsLedgerModel: "expires_at",
     TopicLogModel: "expires_at",
