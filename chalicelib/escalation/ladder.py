@@ -97,7 +97,7 @@ def _staff_for(rung: int, report: ReportModel) -> list[Recipient]:
 def _remind(services: Services, report: ReportModel, deadline: datetime) -> ReportModel:
     recipients, holder = _holder(report)
     channels: tuple[str, ...] = ("wechat", "sms")
-    page = f"pages/task/task?id={report.id}"
+    page: str | None = None  # the template's default: the deputy's task page (TASK_PAGE)
     if report.due_kind == "assign":
         channels, page = ("wechat",), f"pages/staff/report?id={report.id}"
     notice = Notice("deadline_reminder", _values(report, deadline, holder), page=page)

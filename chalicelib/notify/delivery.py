@@ -49,6 +49,7 @@ from chalicelib.adapters.sms import SmsRejected, SmsUnavailable, normalize_phone
 from chalicelib.adapters.wechat import WeChatRejected, WeChatUnavailable, WeChatUnconfirmed
 from chalicelib.bootstrap import Services
 from chalicelib.clock import iso_utc
+from chalicelib.notify.links import with_task_link
 from chalicelib.notify.queue import MAX_DELAY_SECONDS, enqueue
 from chalicelib.notify.templates import (
     BEIJING,
@@ -643,6 +644,7 @@ def _send_sms(services: Services, item: OutboxModel, now: float) -> str:
             message = render_combined_sms(len(others) + 1)
         else:
             values, _ = _payload(item)
+            values = with_task_link(services, item.purpose, item.recipient_kind, values)
             message = render_sms(item.purpose, values)
     except TemplateError as error:
         _unreserve(key, last, now)

@@ -12,8 +12,11 @@ at each call (Chalice applies a stage's variables only while a handler runs):
   A field source starting with ``=`` is a literal. Values are cut to WeChat's limits per key
   type (``thing`` 20 characters, ``phrase`` 5, ``character_string`` 32 …; 47003 otherwise).
 * ``SMS_TEMPLATES``: ``{purpose: {"template_id": "...", "params": ["category_name"],
-  "text": "optional approved text with {1}"}}``; the ``combined`` entry takes one param, the
-  count. Parameters are cut to Tencent's variable limits (6 characters; 32 for ``*_id``).
+  "text": "optional approved text with {1}", "without_link": {...}}}``; the ``combined`` entry
+  takes one param, the count. Parameters are cut to Tencent's variable limits (6 characters;
+  32 for ``*_id``). The param ``link`` is the URL Link of the deputy's task page (``link_path``:
+  the same without ``https://host/``, for a template whose approved text fixes the domain),
+  never cut; an entry taking it is sent with its ``without_link`` entry when no link is given.
 
 Entries given in the environment replace the built-in entry of that purpose; the built-in
 defaults (ids like ``tmpl-task-offered``) serve the local stack and the emulators.
@@ -27,14 +30,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from chalicelib.config import get_settings
+from chalicelib.notify.template_defaults import COMBINED, DEFAULT_SMS, DEFAULT_WECHAT
+
 BEIJING = timezone(timedelta(hours=8))
-COMBINED = "combined"
+LINK_PARAMS = ("link", "link_path")
 
 # Who each purpose is addressed to: decides which page a notice opens by default.
 AUDIENCES: dict[str, str] = {
     "task_offered": "deputy",
     "second_handling_deputy": "deputy",
     "work_order": "handler",
+    "work_order_unstaffed": "staff",
     "report_accepted": "citizen",
     "report_answered": "citizen",
     "report_resolved": "citizen",
@@ -49,7 +56,6 @@ AUDIENCES: dict[str, str] = {
 }
 PURPOSES = tuple(AUDIENCES)
 
-TASK_PAGE = "pages/task/task?id={report_id}"
 CITIZEN_PAGE = "pages/report/detail?id={report_id}"
 
 # Longest value WeChat accepts per subscribe-message key type (characters).
@@ -70,189 +76,6 @@ WECHAT_MISSING = {"thing": "无", "phrase": "无", "name": "无", "character_str
 SMS_PARAM_LIMIT = 6  # Tencent: a non-verification variable takes at most 6 characters …
 SMS_ID_PARAM_LIMIT = 32  # … except numbers / codes ("其他号码")
 SMS_MISSING = "无"
-
-
-def _wechat(template_id: str, **fields: str) -> dict:
-    return {"template_id": template_id, "fields": fields}
-
-
-def _sms(template_id: str, params: list[str], text: str) -> dict:
-    return {"template_id": template_id, "params": params, "text": text}
-
-
-DEFAULT_WECHAT: dict[str, dict] = {
-    "task_offered": _wechat(
-        "tmpl-task-offered",
-        thing1="category_name",
-        thing2="station_name",
-        thing3="excerpt",
-        phrase4="=待接单",
-    ),
-    "second_handling_deputy": _wechat(
-        "tmpl-second-handling-deputy",
-        thing1="category_name",
-        thing2="excerpt",
-        phrase3="=二次办理",
-        thing4="note",
-    ),
-    "work_order": _wechat(
-        "tmpl-work-order",
-        thing1="category_name",
-        thing2="excerpt",
-        character_string3="report_id",
-        time4="deadline",
-    ),
-    "report_accepted": _wechat(
-        "tmpl-report-accepted",
-        thing1="category_name",
-        name2="deputy_name",
-        phrase3="=已受理",
-        thing4="note",
-    ),
-    "report_answered": _wechat(
-        "tmpl-report-answered",
-        thing1="category_name",
-        phrase2="=已答复",
-        thing3="note",
-    ),
-    "report_resolved": _wechat(
-        "tmpl-report-resolved",
-        thing1="category_name",
-        phrase2="=已办结",
-        thing3="note",
-    ),
-    "second_handling": _wechat(
-        "tmpl-second-handling",
-        thing1="category_name",
-        phrase2="=二次办理",
-        thing3="note",
-    ),
-    "report_escalated": _wechat(
-        "tmpl-report-escalated",
-        thing1="category_name",
-        thing2="station_name",
-        phrase3="=已上报",
-        thing4="excerpt",
-    ),
-    "deadline_reminder": _wechat(
-        "tmpl-deadline-reminder",
-        thing1="category_name",
-        thing2="step_name",
-        time3="deadline",
-        phrase4="=即将到期",
-    ),
-    "report_overdue": _wechat(
-        "tmpl-report-overdue",
-        thing1="category_name",
-        thing2="step_name",
-        time3="deadline",
-        thing4="holder",
-    ),
-    "staff_digest": _wechat(
-        "tmpl-staff-digest",
-        thing1="scope_name",
-        thing2="summary",
-        time3="period",
-    ),
-    "report_unmatched": _wechat(
-        "tmpl-report-unmatched",
-        thing1="category_name",
-        thing2="station_name",
-        phrase3="=待分派",
-        thing4="excerpt",
-    ),
-    "report_merged": _wechat(
-        "tmpl-report-merged",
-        thing1="category_name",
-        phrase2="=已合并",
-        thing3="note",
-    ),
-    "topic_opened": _wechat(
-        "tmpl-topic-opened",
-        thing1="category_name",
-        thing2="place_name",
-        number3="report_count",
-        phrase4="=新微专题",
-    ),
-}
-
-DEFAULT_SMS: dict[str, dict] = {
-    "task_offered": _sms(
-        "1800001",
-        ["category_name"],
-        "您有一条新的群众反映（{1}）待接单，请登录随手拍小程序查看",
-    ),
-    "second_handling_deputy": _sms(
-        "1800002",
-        ["category_name"],
-        "群众对反映（{1}）的办理不满意，需二次办理，请登录随手拍小程序查看",
-    ),
-    "work_order": _sms(
-        "1800003",
-        ["category_name"],
-        "您单位收到一条群众反映工单（{1}），请登录随手拍小程序处理",
-    ),
-    "report_accepted": _sms(
-        "1800004",
-        ["category_name", "deputy_name"],
-        "您反映的问题（{1}）已由人大代表{2}受理，请登录随手拍小程序查看",
-    ),
-    "report_answered": _sms(
-        "1800005",
-        ["category_name"],
-        "您反映的问题（{1}）已有答复，请登录随手拍小程序查看",
-    ),
-    "report_resolved": _sms(
-        "1800006",
-        ["category_name"],
-        "您反映的问题（{1}）已办结，请登录随手拍小程序评价",
-    ),
-    "second_handling": _sms(
-        "1800007",
-        ["category_name"],
-        "您反映的问题（{1}）已转入二次办理，请登录随手拍小程序查看",
-    ),
-    "report_escalated": _sms(
-        "1800008",
-        ["category_name"],
-        "有一条群众反映（{1}）超时未办理，已上报，请登录随手拍小程序查看",
-    ),
-    "report_unmatched": _sms(
-        "1800009",
-        ["category_name"],
-        "有一条群众反映（{1}）未匹配到代表，请登录随手拍小程序分派",
-    ),
-    "report_merged": _sms(
-        "1800010",
-        ["category_name"],
-        "您反映的问题（{1}）已与同类反映合并办理，请登录随手拍小程序查看",
-    ),
-    "deadline_reminder": _sms(
-        "1800011",
-        ["category_name", "step_name"],
-        "您承办的群众反映（{1}）{2}即将到期，请登录随手拍小程序处理",
-    ),
-    "report_overdue": _sms(
-        "1800012",
-        ["category_name", "step_name"],
-        "有一条群众反映（{1}）{2}已超期，请登录随手拍小程序督办",
-    ),
-    "staff_digest": _sms(
-        "1800013",
-        ["summary"],
-        "随手拍工作日报：{1}，请登录随手拍小程序查看",
-    ),
-    "topic_opened": _sms(
-        "1800020",
-        ["place_name", "category_name", "report_count"],
-        "{1}近期集中反映{2}问题{3}件，已形成微专题，请登录随手拍小程序查看",
-    ),
-    COMBINED: _sms(
-        "1800099",
-        ["count"],
-        "您有{1}条新的群众反映待处理，请登录随手拍小程序查看",
-    ),
-}
 
 
 class TemplateError(ValueError):
@@ -309,11 +132,23 @@ def sms_templates() -> dict[str, dict]:
 
 def sms_template_texts() -> dict[str, str]:
     """{template id: text} of the SMS templates that carry a text (to declare in the emulator)."""
+    specs = [spec for spec in sms_templates().values() if isinstance(spec, dict)]
+    specs += [spec["without_link"] for spec in specs if isinstance(spec.get("without_link"), dict)]
     return {
         str(spec["template_id"]): str(spec["text"])
-        for spec in sms_templates().values()
-        if isinstance(spec, dict) and spec.get("template_id") and spec.get("text")
+        for spec in specs
+        if spec.get("template_id") and spec.get("text")
     }
+
+
+def sms_takes_link(purpose: str) -> bool:
+    """Whether the SMS of ``purpose`` has a link parameter (delivery then gets one)."""
+    try:
+        spec = sms_templates().get(purpose)
+    except TemplateError:
+        return False
+    params = spec.get("params", []) if isinstance(spec, dict) else []
+    return any(name in LINK_PARAMS for name in params)
 
 
 def _key_kind(key: str) -> str:
@@ -358,12 +193,16 @@ def _page(spec: dict, purpose: str, values: dict, page: str | None) -> str | Non
         return page
     pattern = spec.get("page")
     if pattern is None:
-        pattern = CITIZEN_PAGE if AUDIENCES.get(purpose) == "citizen" else TASK_PAGE
+        pattern = CITIZEN_PAGE if AUDIENCES.get(purpose) == "citizen" else _task_page()
     if not pattern:
         return None
     if "{report_id}" in pattern and not values.get("report_id"):
         return pattern.split("?", 1)[0]
     return pattern.format_map({k: str(v) for k, v in values.items()})
+
+
+def _task_page() -> str:
+    return get_settings().task_page + "?id={report_id}"
 
 
 def render_wechat(purpose: str, values: dict, page: str | None = None) -> WeChatMessage:
@@ -383,6 +222,8 @@ def render_wechat(purpose: str, values: dict, page: str | None = None) -> WeChat
 def _sms_param(name: str, value: str | None) -> str:
     if value is None:
         return SMS_MISSING
+    if name in LINK_PARAMS:
+        return value  # a cut link leads nowhere
     limit = SMS_ID_PARAM_LIMIT if name.endswith("_id") or name == "count" else SMS_PARAM_LIMIT
     return cut(value, limit, ellipsis=False)
 
@@ -392,6 +233,9 @@ def render_sms(purpose: str, values: dict) -> SmsMessage:
     spec = sms_templates().get(purpose)
     if not isinstance(spec, dict) or not spec.get("template_id"):
         raise TemplateError(f"no SMS template for purpose {purpose!r}")
+    takes_link = any(name in LINK_PARAMS for name in spec.get("params", []))
+    if takes_link and not values.get("link") and isinstance(spec.get("without_link"), dict):
+        spec = spec["without_link"]
     params = [_sms_param(str(name), _source(str(name), values)) for name in spec.get("params", [])]
     return SmsMessage(template_id=str(spec["template_id"]), params=params)
 

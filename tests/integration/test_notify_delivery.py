@@ -159,15 +159,17 @@ def test_a_notice_reaches_the_deputy_once_on_each_channel(lambda_client, svc, we
     body = send["body"]
     assert body["template_id"] == "tmpl-task-offered"
     report_id = ids["wechat"].split("#", 1)[0]
-    assert body["page"] == f"pages/task/task?id={report_id}"
+    assert body["page"] == f"pages-deputy/task/task?id={report_id}"
     data = {key: value["value"] for key, value in body["data"].items()}
     assert data["thing1"] == CATEGORY
     assert len(data["thing3"]) == 20 and data["thing3"].endswith("…")
     assert data["phrase4"] == "待接单"
     [message] = _sms_to(sms, phone)
+    link = message["params"][-1]  # the URL Link of the deputy's task page
+    assert link.startswith(f"{wechat.url}urllink/")
     assert (
         message["content"]
-        == "【随手拍】您有一条新的群众反映（道路交通）待接单，请登录随手拍小程序查看"
+        == f"【随手拍】您有一条新的群众反映（道路交通）待接单，点击 {link} 查看并接单"
     )
     for channel, item_id in ids.items():
         item = _item(item_id)

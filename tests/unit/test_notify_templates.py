@@ -12,6 +12,7 @@ from chalicelib.notify.templates import (
     render_combined_sms,
     render_sms,
     render_wechat,
+    sms_takes_link,
     sms_template_texts,
 )
 
@@ -45,8 +46,11 @@ def test_every_purpose_renders_an_sms_with_short_params(purpose):
     assert message.params and all(len(p) <= 6 for p in message.params)
 
 
-def test_pages_open_the_task_or_the_report():
-    assert render_wechat("task_offered", VALUES).page == f"pages/task/task?id={VALUES['report_id']}"
+def test_pages_open_the_task_or_the_report(monkeypatch):
+    task = f"pages-deputy/task/task?id={VALUES['report_id']}"
+    assert render_wechat("task_offered", VALUES).page == task
+    monkeypatch.setenv("TASK_PAGE", "pages-x/t/t")
+    assert render_wechat("task_offered", VALUES).page == f"pages-x/t/t?id={VALUES['report_id']}"
     assert render_wechat("report_resolved", VALUES).page.startswith("pages/report/detail?id=")
     assert render_wechat("report_resolved", VALUES, page="pages/x?y=1").page == "pages/x?y=1"
 
@@ -99,3 +103,24 @@ def test_a_deployed_stage_must_configure_its_own_template_ids(monkeypatch, stage
         render_sms("task_offered", VALUES)
     monkeypatch.setenv("STAGE", "local")
     assert render_sms("task_offered", VALUES).template_id
+
+
+LINK = "https://wxaurl.cn/AbCdEfGhIj"
+
+
+@pytest.mark.parametrize("purpose", ["task_offered", "second_handling_deputy", "deadline_reminder"])
+def test_a_deputy_sms_carries_the_link_whole_or_uses_its_template_without(purpose):
+    assert sms_takes_link(purpose)
+    linked = render_sms(purpose, {**VALUES, "link": LINK})
+    assert linked.params[-1] == LINK  # never cut to the 6-character variable limit
+    text = sms_template_texts()[linked.template_id]
+    assert f"{{{len(linked.params)}}}" in text and "点击" in text
+    plain = render_sms(purpose, VALUES)
+    assert plain.template_id != linked.template_id
+    assert LINK not in plain.params and len(plain.params) == len(linked.params) - 1
+    assert f"{{{len(linked.params)}}}" not in sms_template_texts()[plain.template_id]
+
+
+def test_purposes_without_a_link_parameter_take_none():
+    assert not sms_takes_link("report_unmatched")
+    assert render_sms("report_unmatched", {**VALUES, "link": LINK}).params == ["市容环境卫生"]
