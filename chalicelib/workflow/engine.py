@@ -5,7 +5,9 @@ its timeline event is appended under the next sequence number, and every
 notice the change causes is written to the outbox in the same transaction;
 the outbox items are queued for delivery once it commits. A change of status or of
 the moderation result also moves the report into or out of the staff lists (the
-sparse `queue` index, `chalicelib.workflow.queues`) in the same update.
+sparse `queue` index, `chalicelib.workflow.queues`) in the same update, and a transition of a
+transferred report sets its place in its department's work orders (`work_orders` index,
+`chalicelib.workflow.work_orders`).
 
 A cancelled transaction is told apart by its cancellation reasons: a failed
 condition of the report, its event or its outbox items means another
@@ -44,6 +46,7 @@ from chalicelib.store.transactions import (
     transact_write,
 )
 from chalicelib.workflow.queues import queue_attributes
+from chalicelib.workflow.work_orders import work_order_attributes
 
 log = get_logger("workflow")
 DUE_SHARDS = 4
@@ -264,6 +267,7 @@ def commit(services: Services, change: Change) -> ReportModel:
     elif change.due is not None:
         kind, deadline = change.due
         attributes.update(step_attributes(report.id, kind, deadline))
+    attributes.update(work_order_attributes(report, attributes, now))
     event = ReportEventModel(
         report.id,
         int(report.event_count or 0) + 1,

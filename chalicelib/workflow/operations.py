@@ -216,11 +216,8 @@ def _offer_change(
     notices = [
         (
             people.deputy(deputies[m.deputy_id]),
-            Notice(
-                "task_offered",
-                _values(report, station_name=station),
-                page=f"pages/task/task?id={report.id}",
-            ),
+            # No page: the template's default, the deputy's task page (TASK_PAGE).
+            Notice("task_offered", _values(report, station_name=station)),
             BOTH,
         )
         for m in matches
@@ -643,18 +640,7 @@ def _transfer(services, principal, report: ReportModel, body: dict) -> ReportMod
     note = _note(body.get("note"), required=False)
     deadline = add_working_days(utcnow(), days)
     deadline_text = deadline.astimezone(BEIJING).strftime("%Y-%m-%d")
-    notices = [
-        (
-            recipient,
-            Notice(
-                "work_order",
-                _values(report, deadline=deadline_text, note=(note or "")[:20]),
-                page=f"pages/task/task?id={report.id}",
-            ),
-            WECHAT,
-        )
-        for recipient in people.handlers(department.id)
-    ]
+    notices = _work_order_notices(report, department, deadline_text, note)
     change = Change(
         report=report,
         action="transfer",
@@ -670,6 +656,7 @@ def _transfer(services, principal, report: ReportModel, body: dict) -> ReportMod
             "handling": "transfer",
             "department_id": department.id,
             "work_order_due": deadline.isoformat(),
+            "transferred_at": now_iso(),
         },
         due=("work_order", deadline),
         notices=notices,
@@ -677,6 +664,21 @@ def _transfer(services, principal, report: ReportModel, body: dict) -> ReportMod
         extra=[_task_update(report.accepted_by, report.id, "in_progress")],
     )
     return commit(services, change)
+
+
+def _work_order_notices(report, department, deadline_text: str, note: str | None) -> list:
+    """The department's handlers are told; a department with none (no handler account yet)
+    would leave the order unseen, so the staff who assign reports are told instead."""
+    handlers = people.handlers(department.id)
+    if handlers:
+        values = _values(report, deadline=deadline_text, note=(note or "")[:20])
+        return [
+            (r, Notice("work_order", values, page=f"pages/task/task?id={report.id}"), WECHAT)
+            for r in handlers
+        ]
+    values = _values(report, department_name=department.name, deadline=deadline_text)
+    notice = Notice("work_order_unstaffed", values, page=f"pages/staff/report?id={report.id}")
+    return [(r, notice, WECHAT) for r in people.assigning_staff(report)]
 
 
 MERGE_TARGET = "merge_target"
@@ -880,11 +882,7 @@ def evaluate(services: Services, principal: Principal, report_id: str, body: dic
             notices.append(
                 (
                     people.deputy(_get_deputy(deputy)),
-                    Notice(
-                        "second_handling_deputy",
-                        _values(report, note=comment),
-                        page=f"pages/task/task?id={report.id}",
-                    ),
+                    Notice("second_handling_deputy", _values(report, note=comment)),
                     BOTH,
                 )
             )

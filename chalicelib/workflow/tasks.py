@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from chalicelib.auth.tokens import Principal
+from chalicelib.clock import now_iso
 from chalicelib.reports.categories import leaf_categories
 from chalicelib.store.models import OutboxModel, ReportModel, TaskModel
+from chalicelib.workflow.states import HANDLING_STATES
 
 TASK_FILTERS = (
     "offered",
@@ -15,6 +17,11 @@ TASK_FILTERS = (
     "declined",
     "expired",
 )
+# The tabs of the deputy's workbench that are not a task status: overdue = in hand (accepted
+# or in progress) and past the deadline of the report's current step.
+OVERDUE = "overdue"
+DEPUTY_FILTERS = (*TASK_FILTERS, OVERDUE)
+IN_HAND = ("accepted", "in_progress")
 MAX_TASKS = 100
 MAX_FAILED = 100
 MAX_FAILED_READ = 1000
@@ -43,9 +50,11 @@ def open_offers(report: ReportModel, exclude: str | None = None) -> list[str]:
     return [deputy_id for deputy_id in deputy_ids if deputy_id in offered]
 
 
-def task_view(task: TaskModel) -> dict:
-    """One line of a deputy's task list."""
+def task_view(task: TaskModel, deadlines: dict[str, tuple[str, bool]] | None = None) -> dict:
+    """One line of a deputy's task list; `deadlines`: {report id: (deadline, overdue)} of
+    the reports in hand."""
     category = leaf_categories().get(task.category, {})
+    deadline, overdue = (deadlines or {}).get(task.report_id, (None, False))
     return {
         "report_id": task.report_id,
         "status": task.status,
@@ -58,22 +67,71 @@ def task_view(task: TaskModel) -> dict:
         "score": int(task.score or 0),
         "reasons": list(task.reasons or []),
         "taken_by": task.taken_by,
+        "deadline": deadline,
+        "overdue": overdue,
     }
 
 
-def deputy_tasks(deputy_id: str, status: str | None) -> list[dict]:
-    """The deputy's newest tasks, of one status or of all (one index query per status)."""
-    items = []
-    for wanted in [status] if status else TASK_FILTERS:
-        tasks = TaskModel.by_status.query(
+def _of_status(deputy_id: str, status: str) -> list[TaskModel]:
+    return list(
+        TaskModel.by_status.query(
             deputy_id,
-            range_key_condition=TaskModel.status_key.startswith(f"{wanted}#"),
+            range_key_condition=TaskModel.status_key.startswith(f"{status}#"),
             scan_index_forward=False,
             limit=MAX_TASKS,
         )
-        items += [task_view(task) for task in tasks]
+    )
+
+
+def _count(deputy_id: str, status: str) -> int:
+    return TaskModel.by_status.count(
+        deputy_id, range_key_condition=TaskModel.status_key.startswith(f"{status}#")
+    )
+
+
+def in_hand_deadlines(deputy_id: str, tasks: list[TaskModel]) -> dict[str, tuple[str, bool]]:
+    """{report id: (deadline of its current step, whether it passed)} of the reports the
+    deputy holds and is handling, read with one BatchGetItem (at most 2 × MAX_TASKS keys)."""
+    ids = list(dict.fromkeys(task.report_id for task in tasks))
+    if not ids:
+        return {}
+    attributes = ["id", "status", "accepted_by", "step_due_at", "overdue_since"]
+    now = now_iso()
+    found = {}
+    for report in ReportModel.batch_get(ids, attributes_to_get=attributes):
+        if report.accepted_by != deputy_id or report.status not in HANDLING_STATES:
+            continue
+        deadline = report.step_due_at
+        late = bool(report.overdue_since) or bool(deadline and deadline < now)
+        found[report.id] = (deadline, late)
+    return found
+
+
+def deputy_tasks(deputy_id: str, status: str | None) -> tuple[list[dict], dict[str, int]]:
+    """The deputy's newest tasks (of one status, the overdue ones, or all) and the counts
+    per tab: `offered`, `accepted`, `in_progress`, `in_hand` (the two), `overdue`.
+
+    One index Query per status listed, Select=COUNT Queries for the counts, and the reports
+    in hand read once (their deadlines: `overdue`).
+    """
+    in_hand = {name: _of_status(deputy_id, name) for name in IN_HAND}
+    deadlines = in_hand_deadlines(deputy_id, in_hand["accepted"] + in_hand["in_progress"])
+    if status == OVERDUE:
+        held = in_hand["accepted"] + in_hand["in_progress"]
+        tasks = [task for task in held if deadlines.get(task.report_id, (None, False))[1]]
+    else:
+        tasks = []
+        for wanted in [status] if status else TASK_FILTERS:
+            tasks += in_hand[wanted] if wanted in in_hand else _of_status(deputy_id, wanted)
+    items = [task_view(task, deadlines) for task in tasks]
     items.sort(key=lambda item: item["updated_at"], reverse=True)
-    return items[:MAX_TASKS]
+    counts = {"offered": _count(deputy_id, "offered")}
+    for name in IN_HAND:  # read whole above unless there are MAX_TASKS of them
+        listed = len(in_hand[name])
+        counts[name] = listed if listed < MAX_TASKS else _count(deputy_id, name)
+    counts["in_hand"] = counts["accepted"] + counts["in_progress"]
+    counts[OVERDUE] = sum(1 for _, late in deadlines.values() if late)
+    return items[:MAX_TASKS], counts
 
 
 def notice_view(item: OutboxModel) -> dict:
