@@ -112,7 +112,7 @@ if __name__ == "__main__":  # python -m devstack.h5 API_URL [PORT]: serve a buil
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 5050
     oauth = os.environ.get("SSP_OAUTH_BASE", "http://127.0.0.1:5020")
     server = start_h5(
-        port, {"apiBase": api, "oauthBase": oauth, "appid": "wx-local-appid"}, ensure_built()
+        port, {"apiBase": api, "oauthBase": oauth, "appid": "wx-local-web-appid"}, ensure_built()
     )
     print(f"H5 {server.url}  scan S01: {scan_url(server.url, 'S01')}", flush=True)
     try:

@@ -124,7 +124,7 @@ def start_stack() -> Stack:
     import logging
 
     from devstack.sms_emulator import start_sms_emulator
-    from devstack.wechat_emulator import start_wechat_emulator
+    from devstack.wechat_emulator import DEFAULT_OAUTH_APPID, start_wechat_emulator
     from devstack.wecom_emulator import start_wecom_emulator
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -191,7 +191,8 @@ def start_stack() -> Stack:
                 # the browser build may be pointed at a proxy in front of the API
                 "apiBase": os.environ.get("SSP_H5_API_BASE") or stack.api_url,
                 "oauthBase": stack.wechat.url.rstrip("/"),
-                "appid": env["WECHAT_APPID"],
+                # web OAuth has its own app (an official account), not the mini-program's
+                "appid": DEFAULT_OAUTH_APPID,
             },
             dist,
         )
