@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createSession } from '../src/services/session.js'
 import { memoryStorage } from '../src/services/storage.js'
 
-function setup({ expiresIn = 7200 } = {}) {
+function setup({ expiresIn = 7200, returned = () => false } = {}) {
   let clock = 1_000_000
   const calls = []
   const session = createSession({
@@ -12,6 +12,7 @@ function setup({ expiresIn = 7200 } = {}) {
       calls.push([kind, code]),
       { token: `tok-${code}`, expires_in: expiresIn, user: { id: 'U1', roles: ['citizen', 'deputy'] } }
     ),
+    returned,
     now: () => clock,
   })
   return { session, calls, advance: (ms) => (clock += ms) }
@@ -61,5 +62,17 @@ describe('session', () => {
     await expect(session.token()).rejects.toThrow('down')
     fail = false
     expect(await session.token()).toBe('t')
+  })
+
+  it('finishes a login the platform came back from, and only then', async () => {
+    let back = false
+    const { session, calls } = setup({ returned: () => back })
+    expect(await session.resume()).toBeNull()
+    expect(calls).toHaveLength(0)
+    back = true
+    expect((await session.resume()).id).toBe('U1')
+    expect(calls).toHaveLength(1)
+    expect(await session.resume()).toBeNull()
+    expect(calls).toHaveLength(1)
   })
 })

@@ -63,6 +63,17 @@ export function credential() {
   // #endif
 }
 
+/** Whether the page was opened by a login redirect that brought a credential not yet used. */
+export function loginReturned() {
+  // #ifdef MP-WEIXIN
+  return false
+  // #endif
+  // #ifndef MP-WEIXIN
+  const url = new URL(window.location.href)
+  return Boolean(url.searchParams.get('code')) && url.searchParams.get('state') === 'ssp'
+  // #endif
+}
+
 /** Ask for subscribe messages; must be called synchronously inside a tap handler. */
 export function requestSubscribe(templateIds) {
   // #ifdef MP-WEIXIN

@@ -1,5 +1,5 @@
 /** The services wired to the platform: what pages import. */
-import { apiBase, credential, uploadFile } from '../platform/index.js'
+import { apiBase, credential, loginReturned, uploadFile } from '../platform/index.js'
 import { createApi } from './api.js'
 import { createDrafts } from './drafts.js'
 import { createReports } from './reports.js'
@@ -20,6 +20,7 @@ let api = null
 export const session = createSession({
   storage: uniStorage,
   credential,
+  returned: loginReturned,
   exchange: (kind, code) => api.post(LOGIN_PATHS[kind], { code }, { auth: false }),
 })
 api = createApi({ request, baseUrl: apiBase, session })

@@ -8,7 +8,7 @@ import { ApiError } from './errors.js'
 const KEY = 'ssp.session'
 const MARGIN_MS = 60 * 1000
 
-export function createSession({ storage, credential, exchange, now = () => Date.now() }) {
+export function createSession({ storage, credential, exchange, returned = () => false, now = () => Date.now() }) {
   let pending = null
 
   function stored() {
@@ -39,6 +39,11 @@ export function createSession({ storage, credential, exchange, now = () => Date.
       return (stored() || (await renew())).token
     },
     renew,
+    /** Finish a login the platform came back from (a web OAuth redirect); null when none. */
+    async resume() {
+      if (stored() || !returned()) return null
+      return (await renew()).user
+    },
     user() {
       const value = stored()
       return value ? value.user : null
