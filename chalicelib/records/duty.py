@@ -245,7 +245,19 @@ def duty_record(principal: Principal, deputy_id: str, start: str | None, end: st
         "activity_counts": {kind: len(items) for kind, items in activities.items()},
         "system": system,
         "points": points(system["filed"], system["resolved"]),
+        "rank": _own_rank(deputy, first, last),
     }
+
+
+def _own_rank(deputy: DeputyModel, first: str, last: str) -> dict | None:
+    """Where the deputy stands in the district's ranking of the period (no one else's row)."""
+    if not deputy.district_id:
+        return None
+    rows = _ranked_rows(list(DeputyModel.district.query(deputy.district_id)), first, last)
+    own = next((row for row in rows if row["id"] == deputy.id), None)
+    if own is None:
+        return None
+    return {"district_id": deputy.district_id, "rank": own["rank"], "of": len(rows)}
 
 
 def _deputy_view(deputy: DeputyModel) -> dict:
@@ -291,6 +303,12 @@ def district_ranking(
         for d in DeputyModel.district.query(district_id)
         if not principal.has("city_staff") or d.city_id == principal.city_id
     ]
+    rows = _ranked_rows(deputies, first, last)
+    return {"district_id": district_id, "period": {"from": first, "to": last}, "items": rows}
+
+
+def _ranked_rows(deputies: list[DeputyModel], first: str, last: str) -> list[dict]:
+    """The deputies' rows by points over the period, best first; ties share a rank."""
     with ThreadPoolExecutor(max_workers=RANKING_WORKERS) as pool:
         counts = list(pool.map(lambda d: system_counts(d.id, first, last), deputies))
     rows = []
@@ -311,4 +329,4 @@ def district_ranking(
         if row["points"] != previous:
             rank, previous = position, row["points"]
         row["rank"] = rank
-    return {"district_id": district_id, "period": {"from": first, "to": last}, "items": rows}
+    return rows

@@ -209,6 +209,17 @@ def test_the_district_ranking_orders_deputies_by_points(api, records, monkeypatc
     status, own = records.json("GET", f"/deputies/ranking?from={day}&to={day}", token=district)
     assert status == 200 and [r["id"] for r in own["items"]] == [r["id"] for r in rows]
 
+    # a deputy sees where they stand in their own record, not the others' rows
+    record = f"/deputies/D11/record?from={day}&to={day}"
+    status, own_record = records.json("GET", record, token=api.login("deputy-11")["token"])
+    assert status == 200, own_record
+    assert own_record["rank"] == {"district_id": "huangdao", "rank": 2, "of": 6}
+    assert "items" not in own_record
+    status, tied = records.json(
+        "GET", f"/deputies/D14/record?from={day}&to={day}", token=api.login("deputy-14")["token"]
+    )
+    assert status == 200 and tied["rank"] == {"district_id": "huangdao", "rank": 5, "of": 6}
+
     monkeypatch.setenv("DUTY_POINTS_FILED", "1")
     status, reweighted = records.json("GET", query, token=district)
     assert [r["points"] for r in reweighted["items"]][:2] == [5.0, 2.5]
