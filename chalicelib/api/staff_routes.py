@@ -4,6 +4,7 @@
     GET /staff/review?scope=station:S01                            held for review, newest first
     GET /staff/unmatched?scope=city:qingdao                        waiting to be assigned, oldest
     GET /staff/deputies?scope=district:shinan                      whom to assign
+    GET /departments?district=shinan&category=traffic.parking      whom to hand a report to
 
 `scope` defaults to the caller's widest one; the scope rules are those of `GET /stats`
 (`chalicelib.staff.scopes`). Every list is served by a sparse index (`chalicelib.staff.lists`).
@@ -17,6 +18,7 @@ from chalice.app import Request
 from chalicelib.api.http import caller, int_param, query_param, require_any_role
 from chalicelib.auth.tokens import STAFF_ROLES, Principal
 from chalicelib.bootstrap import services
+from chalicelib.staff.departments import department_rows
 from chalicelib.staff.deputies import deputy_rows, require_deputy_area
 from chalicelib.staff.lists import DEFAULT_PAGE, MAX_PAGE, page
 from chalicelib.staff.rows import ROWS
@@ -70,3 +72,13 @@ def get_staff_deputies():
     area = parse_area(query_param(request, "scope"), principal)
     require_deputy_area(principal, area)
     return {"scope": area.scope, "items": deputy_rows(area)}
+
+
+@blueprint.route("/departments", methods=["GET"])
+def get_departments():
+    request = blueprint.current_request
+    principal = caller(request)
+    services()
+    return department_rows(
+        principal, query_param(request, "district"), query_param(request, "category")
+    )

@@ -12,6 +12,7 @@ Access patterns (each served by a key or an index, never a Scan):
 | deputies of a station                    | deputies.station: hash station_id, range id |
 | deputy by id                             | deputies: hash id                           |
 | department by id                         | departments: hash id                        |
+| departments of a city (transfer picker)  | departments.city: hash city_id, range id    |
 | report by id                             | reports: hash id                            |
 | a citizen's reports, newest first        | reports.reporter: hash reporter_id, range created_at |
 | timeline of a report, in order           | the report (seq 1) + report_events: seq > 1 |
@@ -250,6 +251,17 @@ class DeputyModel(_Base):
     district = DeputyDistrictIndex()
 
 
+class DepartmentCityIndex(GlobalSecondaryIndex):
+    """A city's departments, its districts' and the city-wide ones (the transfer picker)."""
+
+    class Meta:
+        index_name = "city"
+        projection = AllProjection()
+
+    city_id = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute(range_key=True)
+
+
 class DepartmentModel(_Base):
     """A department that handles work orders (城管局, 住建局 …)."""
 
@@ -262,6 +274,7 @@ class DepartmentModel(_Base):
     district_id = UnicodeAttribute(null=True)
     city_id = UnicodeAttribute()
     categories = ListAttribute(of=UnicodeAttribute, default=list)
+    city = DepartmentCityIndex()
 
 
 class Location(MapAttribute):
