@@ -147,34 +147,22 @@ describe('requests', () => {
     ])
   })
 
-  it("departments fall back to the directory while the route is missing, limited to the report's district", async () => {
-    const result = await departments(fakeApi([]), 'huangdao')
-    expect(result.fallback).toBe(true)
-    expect(result.items.map((d) => d.id)).toEqual(['huangdao-cg', 'huangdao-zj', 'qingdao-jy'])
-  })
-
-  it('the ranking row of the deputy, or null when a deputy may not read it', async () => {
+  it("departments come from the route, for the report's district and category", async () => {
+    const calls = []
     const api = {
-      get: async () => ({
-        district_id: 'shinan',
-        items: [
-          { id: 'D02', rank: 1, points: 2 },
-          { id: 'D01', rank: 2, points: 1 },
-        ],
-      }),
+      get: async (path, { query }) => (
+        calls.push([path, query]),
+        {
+          items: [
+            { id: 'shinan-jj', suggested: true },
+            { id: 'shinan-cg', suggested: false },
+          ],
+        }
+      ),
     }
-    expect(await createTasks({ api }).rankOf('D01', 'shinan')).toEqual({
-      rank: 2,
-      points: 1,
-      of: 2,
-      district_id: 'shinan',
-    })
-    const refusing = {
-      get: async () => {
-        throw new ApiError({ status: 403, code: 'forbidden_role', message: '只有工作人员可以查看代表排名' })
-      },
-    }
-    expect(await createTasks({ api: refusing }).rankOf('D01', 'shinan')).toBe(null)
+    const result = await departments(api, 'shinan', 'traffic.parking')
+    expect(result.items.map((d) => d.id)).toEqual(['shinan-jj', 'shinan-cg'])
+    expect(calls).toEqual([['/departments', { district: 'shinan', category: 'traffic.parking' }]])
   })
 })
 

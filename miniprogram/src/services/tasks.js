@@ -218,18 +218,6 @@ export function createTasks({ api }) {
       return stations.get(id)
     },
     record: (deputyId) => api.get(`/deputies/${enc(deputyId)}/record`),
-    /** The deputy's row of the district ranking ({rank, points, of}); null when not readable. */
-    async rankOf(deputyId, districtId) {
-      try {
-        const answer = await api.get('/deputies/ranking', { query: { district: districtId } })
-        const items = answer.items || []
-        const row = items.find((r) => r.id === deputyId)
-        return row ? { rank: row.rank, points: row.points, of: items.length, district_id: answer.district_id } : null
-      } catch (error) {
-        if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return null
-        throw error
-      }
-    },
   }
 }
 
@@ -244,28 +232,13 @@ export function tabCounts(counts) {
 }
 
 /**
- * The departments a report may be transferred to. No route lists them yet (see
- * devstack/demo.json "departments"); until one does, `departments()` falls back to this
- * directory and says so (`fallback: true`), and the page labels the picker accordingly.
+ * The departments a report may be handed to: the district's and the city-wide ones, those
+ * covering the report's category first (`suggested`), from `GET /departments`.
  */
-export const DEPARTMENT_DIRECTORY = [
-  { id: 'shinan-cg', name: '市南区城市管理局', district_id: 'shinan' },
-  { id: 'shinan-zj', name: '市南区住房和城乡建设局', district_id: 'shinan' },
-  { id: 'shinan-jj', name: '青岛市公安局交通警察支队市南大队', district_id: 'shinan' },
-  { id: 'huangdao-cg', name: '黄岛区综合行政执法局', district_id: 'huangdao' },
-  { id: 'huangdao-zj', name: '黄岛区住房和城乡建设局', district_id: 'huangdao' },
-  { id: 'qingdao-jy', name: '青岛市教育局', district_id: null },
-]
-
-/** Departments of a district (and city-wide ones): the route's answer, or the directory. */
-export async function departments(api, districtId) {
-  try {
-    const answer = await api.get('/departments', { query: { district: districtId } })
-    const items = answer.items || answer.departments || []
-    return { items, fallback: false }
-  } catch (error) {
-    if (!(error instanceof ApiError) || error.status === 401 || error.status === 0 || error.status >= 500) throw error
-    const items = DEPARTMENT_DIRECTORY.filter((d) => !districtId || !d.district_id || d.district_id === districtId)
-    return { items, fallback: true }
-  }
+export async function departments(api, districtId, category) {
+  const query = {}
+  if (districtId) query.district = districtId
+  if (category) query.category = category
+  const answer = await api.get('/departments', { query })
+  return { items: answer.items || [] }
 }
