@@ -8,6 +8,7 @@ import {
 } from '../src/services/citizen.js'
 import { createStations, filterStations, stationIdFromQuery } from '../src/services/stations.js'
 import { memoryStorage } from '../src/services/storage.js'
+import { ApiError } from '../src/services/errors.js'
 
 describe('report form rules', () => {
   it('checks the text length after trimming', () => {
@@ -70,6 +71,25 @@ describe('stations', () => {
       ['/stations', { auth: false, query: { lat: 36.06, lng: 120.38, limit: 10 } }],
       ['/stations/S%2F1', { auth: false }],
     ])
+  })
+  it('gives the station last read when the network or the server fails, never for a 404', async () => {
+    const storage = memoryStorage()
+    let failure = null
+    const api = {
+      get: async (path) => {
+        if (failure) throw failure
+        return { id: decodeURIComponent(path.split('/').pop()), name: '八大关站', address: '汇泉路12号' }
+      },
+    }
+    const stations = createStations({ api, storage })
+    expect((await stations.get('S01')).name).toBe('八大关站')
+    failure = new ApiError()
+    expect(await stations.get('S01')).toEqual({ id: 'S01', name: '八大关站', address: '汇泉路12号' })
+    await expect(stations.get('S02')).rejects.toBe(failure)
+    failure = new ApiError({ status: 503, code: 'server_error' })
+    expect((await stations.get('S01')).id).toBe('S01')
+    failure = new ApiError({ status: 404, code: 'station_not_found', message: '联络站不存在' })
+    await expect(stations.get('S01')).rejects.toBe(failure)
   })
   it('hands the picked station to the report page once and remembers it', () => {
     const storage = memoryStorage()

@@ -58,6 +58,26 @@ class Person:
         page.wait_for_url(re.compile(r".*#/.*"))
 
 
+SEEN_JS = """(el) => new Promise((resolve) => {
+    const before = el.getBoundingClientRect()
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+        const r = el.getBoundingClientRect()
+        const still = r.top === before.top && r.left === before.left
+        const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2)
+        resolve(still && r.top >= 0 && r.bottom <= innerHeight && r.height > 0 &&
+                Boolean(hit) && (hit === el || el.contains(hit)))
+    }))
+})"""
+
+
+def wait_until_seen(locator, timeout: float = 5000) -> str:
+    """Wait until the person sees the element: on screen, not under a fixed bar or a popup,
+    the page at rest (no scroll running). Returns its text."""
+    locator.wait_for()
+    locator.page.wait_for_function(SEEN_JS, arg=locator.element_handle(), timeout=timeout)
+    return locator.inner_text()
+
+
 def photo_file(tmp_path: Path, name: str = "photo.jpg") -> Path:
     path = tmp_path / name
     path.write_bytes(jpeg_bytes(640, 480))

@@ -11,10 +11,25 @@ export const BROWSE_LIMIT = 50
 
 const REMEMBERED = 'ssp.station'
 const PICKED = 'ssp.station.picked'
+const KEPT = 'ssp.station.kept'
 
 export function createStations({ api, storage, now = () => Date.now() }) {
   return {
-    get: (id) => api.get(`/stations/${encodeURIComponent(id)}`, { auth: false }),
+    /**
+     * One station. The last one read is kept on the device: without network (or with the
+     * server failing) the same station comes from there, so a saved draft stays on screen.
+     */
+    async get(id) {
+      try {
+        const station = await api.get(`/stations/${encodeURIComponent(id)}`, { auth: false })
+        if (station && station.id) storage.set(KEPT, station)
+        return station
+      } catch (error) {
+        const kept = storage.get(KEPT)
+        if (error && error.retryable && kept && kept.id === id) return kept
+        throw error
+      }
+    },
     async nearest({ lat, lng }, limit = 10) {
       const answer = await api.get('/stations', { auth: false, query: { lat, lng, limit } })
       return (answer && answer.stations) || []
