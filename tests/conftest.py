@@ -1,4 +1,10 @@
-"""Shared fixtures: moto's server with tables, bucket and demo data; the app's test client."""
+"""Shared fixtures: moto's server with tables, bucket and demo data; the app's test client;
+the whole local stack (`make run`) for the tests that use the system from outside.
+
+Tests may run in parallel processes (pytest-xdist, `make test`): each worker has its own
+moto, emulators and DynamoDB Local on ports picked by the kernel, and names its tables and
+bucket after itself (`PYTEST_XDIST_WORKER`), so no state is shared between workers.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,15 @@ from chalice.test import Client
 
 from devstack.services import MotoServer, start_moto
 
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "test",
     "AWS_SECRET_ACCESS_KEY": "test",
     "AWS_DEFAULT_REGION": "ap-east-1",
     "AWS_REGION": "ap-east-1",
     "STAGE": "local",
-    "TABLE_PREFIX": "ssp-test-",
-    "UPLOAD_BUCKET": "ssp-test-uploads",
+    "TABLE_PREFIX": f"ssp-test-{WORKER}-",
+    "UPLOAD_BUCKET": f"ssp-test-{WORKER}-uploads",
     "WECHAT_APPID": "wx-local-appid",
     "WECHAT_SECRET": "local-secret",
     "SESSION_SECRET": "test-session-secret",
@@ -28,6 +35,18 @@ TEST_ENV = {
     "SMS_GAP_SECONDS": "0",
     "SMS_DAILY_CAP": "1000",
 }
+
+
+WHOLE_STACK_FOLDERS = ("tests/e2e/", "tests/browser/")
+
+
+def pytest_collection_modifyitems(items):
+    """The tests that use the whole stack go to one worker (`--dist loadgroup`), so they
+    share one `whole_stack` instead of each worker starting its own."""
+    for item in items:
+        path = item.path.as_posix()
+        if any(f"/{folder}" in path for folder in WHOLE_STACK_FOLDERS):
+            item.add_marker(pytest.mark.xdist_group("whole-stack"))
 
 
 @pytest.fixture(scope="session")
@@ -132,3 +151,32 @@ class Api:
 @pytest.fixture
 def api(client) -> Api:
     return Api(client)
+
+
+@pytest.fixture(scope="session")
+def whole_stack():
+    """`python -m devstack run` (what `make run` starts) on free ports, once per session.
+
+    Shared by every test that uses the system from outside (the end-to-end tests, and the
+    browser tier can take it too): the browser build talks to the API through `proxy`
+    (`tests/browser/proxy.py`), which a test can make lose answers or go down. Stopped with
+    Ctrl-C (SIGINT) at the end; the stack must stop on it and exit with status 0.
+    """
+    from devstack.running import start_running_stack
+    from tests.browser.proxy import ApiProxy
+
+    proxy = ApiProxy().start()
+    try:
+        running = start_running_stack({"SSP_H5_API_BASE": proxy.url})
+    except RuntimeError as error:
+        proxy.stop()
+        pytest.fail(str(error))
+    proxy.upstream = running.urls["api"]
+    running.proxy = proxy
+    try:
+        yield running
+    finally:
+        status = running.stop()
+        proxy.stop()
+    assert status is not None, "stack did not stop on Ctrl-C"
+    assert status == 0, "".join(running.lines[-20:])

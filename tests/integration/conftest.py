@@ -23,14 +23,14 @@ def dynamodb_local():
 @pytest.fixture(params=["dynamodb-local", "moto"])
 def backend(request, monkeypatch, wechat, sms_env, stack):
     """Environment pointing the models at one backend, tables created once per backend."""
-    from tests.conftest import TEST_ENV
+    from tests.conftest import TEST_ENV, WORKER
 
     server = request.getfixturevalue(
         "dynamodb_local" if request.param == "dynamodb-local" else "moto_server"
     )
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("TABLE_PREFIX", "ssp-int-")
+    monkeypatch.setenv("TABLE_PREFIX", f"ssp-int-{WORKER}-")
     monkeypatch.setenv("DYNAMODB_ENDPOINT", server.url)
     monkeypatch.setenv("S3_ENDPOINT", stack["moto"].url)
     monkeypatch.setenv("WECHAT_API_BASE", wechat.url)
