@@ -39,7 +39,8 @@ class Person:
 
     def tap_text(self, text: str) -> None:
         self.taps += 1
-        self.page.get_by_text(text, exact=True).first.click()
+        # the visible one: tab pages stay mounted, each with its own popup, buttons and texts
+        self.page.get_by_text(text, exact=True).filter(visible=True).first.click()
 
     def shot(self, step: str) -> Path:
         return screenshot(self.page, f"{self.name}-{step}")

@@ -190,7 +190,14 @@ export function systemFontScale() {
   }
   // #endif
   // #ifndef MP-WEIXIN
-  const size = parseFloat(window.getComputedStyle(document.documentElement).fontSize) || 16
+  // `medium` is the browser's default text size (its font size setting); the root's own
+  // size says nothing: uni-app pins it with an inline `font-size: 16px`
+  const probe = document.createElement('div')
+  probe.style.cssText = 'position:absolute;visibility:hidden;font-size:medium'
+  const parent = document.body || document.documentElement
+  parent.appendChild(probe)
+  const size = parseFloat(window.getComputedStyle(probe).fontSize) || 16
+  parent.removeChild(probe)
   return Math.max(1, size / 16)
   // #endif
 }
