@@ -56,17 +56,27 @@ class ApiProxy:
                             "dropped": dropped,
                         }
                     )
-                if dropped:  # the API did its work; its answer never reaches the phone
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():
                     if key.lower() not in HOP_HEADERS:
                         self.send_header(key, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
+                if dropped:
+                    # The API did its work; the connection breaks after the answer's headers,
+                    # before its body. (Closing before any byte would not do: Chromium resends
+                    # a request silently when a reused connection closes without an answer.)
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.wfile.write(payload)
+
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the phone gave up on the connection (a test took the API away)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_OPTIONS = do_PATCH = _forward
 
