@@ -63,6 +63,8 @@ def test_citizen_sends_a_report_from_the_scan_once_despite_a_lost_answer(
 
     page.locator("[data-test=station-name]").wait_for()
     assert "八大关" in page.locator("[data-test=station-name]").inner_text()
+    page.locator("[data-test=category-group]").first.wait_for()
+    citizen.shot("01-report-opened")
     citizen.tap("[data-test=category-group][data-code=traffic]")
     citizen.tap('[data-test=category-leaf][data-code="traffic.parking"]')
     citizen.tap("[data-test=report-text] textarea")
@@ -167,6 +169,8 @@ def test_deputy_handles_it_twice_and_the_citizen_closes_it(browser_stack, phone,
     assert verdicts.count() == 2
     assert "满意" in verdicts.first.inner_text() and "不满意" in verdicts.last.inner_text()
     citizen.shot("09-closed")
+    citizen.page.locator(".uni-toast").wait_for(state="hidden")
+    citizen.shot("10-closed-timeline")  # the README's picture of a timeline
 
     page.reload()
     assert "关闭" in page.locator("[data-test=state-hint]").inner_text()
