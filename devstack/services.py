@@ -71,6 +71,29 @@ class MotoServer:
     def stop(self) -> None:
         self._server.stop()
 
+    def snapshot_tables(self, prefix: str) -> list:
+        """A deep copy of every DynamoDB table named `prefix`… (moto runs in this process)."""
+        import copy
+
+        from moto.dynamodb.models import dynamodb_backends
+
+        snapshot = []
+        for account in list(dynamodb_backends.keys()):
+            for region in list(dynamodb_backends[account].keys()):
+                tables = dynamodb_backends[account][region].tables
+                for name, table in list(tables.items()):
+                    if name.startswith(prefix):
+                        snapshot.append((tables, name, copy.deepcopy(table)))
+        return snapshot
+
+    def restore_tables(self, snapshot: list) -> None:
+        """Put the tables of `snapshot` back as they were when it was taken (a deep copy
+        again, so the snapshot can be restored once more); other tables stay as they are."""
+        import copy
+
+        for tables, name, table in snapshot:
+            tables[name] = copy.deepcopy(table)
+
 
 def untrack_moto_models() -> None:
     """Stop moto from keeping a reference to every model object it ever created.

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -17,63 +12,21 @@ from pathlib import Path
 import pytest
 import requests
 
-from devstack.stack import READY_LINE
 from tests.helpers import jpeg_bytes, upload_to
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def running_stack():
-    """`python -m devstack run` (what `make run` starts) on free ports; stopped with SIGINT."""
-    env = {
-        **os.environ,
-        "SSP_API_PORT": "0",
-        "SSP_MOTO_PORT": "0",
-        "SSP_WECHAT_PORT": "0",
-        "SSP_SMS_PORT": "0",
-        "SSP_WECOM_PORT": "0",
-        "SSP_H5_PORT": "0",
-        "PYTHONUNBUFFERED": "1",
+@pytest.fixture
+def running_stack(whole_stack):
+    """`python -m devstack run` (what `make run` starts) on free ports, stopped with SIGINT:
+    the session's `whole_stack` (tests/conftest.py), which asserts the clean Ctrl-C stop."""
+    return {
+        "api": whole_stack.urls["api"],
+        "wechat": whole_stack.urls["wechat"] + "/",
+        "output": whole_stack.output,
     }
-    for name in ("DYNAMODB_ENDPOINT", "S3_ENDPOINT", "WECHAT_API_BASE", "TABLE_PREFIX"):
-        env.pop(name, None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack", "run"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    ready = threading.Event()
-
-    def pump():
-        for line in process.stdout:
-            lines.append(line)
-            if READY_LINE in line:
-                ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(300):
-        process.kill()
-        pytest.fail("stack did not start:\n" + "".join(lines[-40:]))
-    output = "".join(lines)
-    urls = {
-        "api": re.search(r"^API\s+(\S+)", output, re.M).group(1),
-        "wechat": re.search(r"^WeChat emulator\s+(\S+)", output, re.M).group(1),
-        "output": output,
-    }
-    yield urls
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        pytest.fail("stack did not stop on Ctrl-C")
-    assert process.returncode == 0, "".join(lines[-20:])
 
 
 def test_the_stack_prints_urls_and_demo_codes(running_stack):

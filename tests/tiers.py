@@ -1,0 +1,154 @@
+"""`make test`: every test tier in turn, then a table of each tier's wall time.
+
+`python -m tests.tiers` runs the tiers below in order and stops at the first that fails
+(the table is printed all the same). The pytest tiers of isolated tests run on both cores
+(pytest-xdist, `-n 2`: each worker has its own moto, emulators, DynamoDB Local, tables and
+bucket); the tier that starts the whole stack runs its stack tests in one worker, sharing
+one stack, beside the mini-program build on the other. For each pytest tier the table also
+gives pytest's summary and how long the process took to exit after printing it.
+
+`python -m tests.tiers NAME …` runs only the named tiers (lint, frontend, api, integration,
+stack).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+WORKERS = os.environ.get("SSP_TEST_WORKERS", "2")
+PARALLEL = ["-n", WORKERS, "--dist", "loadgroup"] if WORKERS not in ("", "0", "1") else []
+
+# (name, label, commands, test folders the tier runs)
+TIERS: list[tuple[str, str, list[list[str]], list[str]]] = [
+    (
+        "lint",
+        "lint (ruff, deploy templates)",
+        [
+            [str(BIN / "ruff"), "check", "."],
+            [sys.executable, "-m", "devstack.deploy_template", "--check"],
+        ],
+        [],
+    ),
+    (
+        "frontend",
+        "front end (npm ci, ESLint, Prettier, vitest)",
+        [
+            [sys.executable, "-c", "from devstack.h5 import ensure_installed; ensure_installed()"],
+            ["npm", "--prefix", "miniprogram", "run", "lint"],
+            ["npm", "--prefix", "miniprogram", "test"],
+        ],
+        [],
+    ),
+    (
+        "api",
+        "unit + API (moto)",
+        [[*PYTEST, *PARALLEL, "tests/unit", "tests/api"]],
+        ["tests/unit", "tests/api"],
+    ),
+    (
+        "integration",
+        "integration (DynamoDB Local)",
+        [[*PYTEST, *PARALLEL, "tests/integration"]],
+        ["tests/integration"],
+    ),
+    (
+        "stack",
+        "whole stack (e2e, browser, mp build)",
+        [[*PYTEST, *PARALLEL, "tests/e2e", "tests/browser", "tests/frontend"]],
+        ["tests/e2e", "tests/browser", "tests/frontend"],
+    ),
+]
+
+SUMMARY = re.compile(r"^=+ (.*\b(?:passed|failed|error|errors|skipped|deselected)\b.*) =+$")
+COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped)")
+
+
+def test_folders_not_in_a_tier() -> list[str]:
+    """Folders of tests/ holding test files that no tier runs (so none is left out)."""
+    covered = {folder for *_, folders in TIERS for folder in folders}
+    found = {
+        str(path.parent.relative_to(ROOT))
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if "node_modules" not in path.parts
+    }
+    return sorted(
+        folder for folder in found if not any(f"{folder}/".startswith(f"{c}/") for c in covered)
+    )
+
+
+def run(command: list[str]) -> tuple[int, str, float | None]:
+    """Run `command` with its output passed through; (status, pytest summary, exit delay)."""
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    summary, summary_at = "", None
+    for line in process.stdout:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        found = SUMMARY.match(line.strip())
+        if found:
+            summary, summary_at = found.group(1), time.monotonic()
+    status = process.wait()
+    delay = time.monotonic() - summary_at if summary_at is not None else None
+    return status, summary, delay
+
+
+def main(names: list[str]) -> int:
+    missing = test_folders_not_in_a_tier()
+    if missing:
+        print(f"test folders in no tier of tests/tiers.py: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    unknown = set(names) - {name for name, *_ in TIERS}
+    if unknown:
+        print(f"unknown tiers: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    rows: list[tuple[str, float, str, str]] = []
+    status = 0
+    started = time.monotonic()
+    for name, label, commands, _ in TIERS:
+        if names and name not in names:
+            continue
+        print(f"\n----- {label} -----", flush=True)
+        tier_started = time.monotonic()
+        summaries, delays = [], []
+        for command in commands:
+            status, summary, delay = run(command)
+            if summary:
+                summaries.append(summary)
+            if delay is not None:
+                delays.append(delay)
+            if status:
+                break
+        elapsed = time.monotonic() - tier_started
+        result = "; ".join(summaries) or ("ok" if not status else f"failed (exit {status})")
+        exit_delay = f"{max(delays):.1f} s" if delays else ""
+        rows.append((label, elapsed, exit_delay, result))
+        if status:
+            break
+    total = time.monotonic() - started
+    passed = failed = 0
+    for *_, result in rows:
+        for count, kind in COUNTS.findall(result):
+            if kind == "passed":
+                passed += int(count)
+            elif kind in ("failed", "error", "errors"):
+                failed += int(count)
+    width = max(len(label) for label, *_ in rows) if rows else 10
+    print(f"\n{'tier':<{width}}  {'wall':>8}  {'exit after summary':>18}  result")
+    for label, elapsed, exit_delay, result in rows:
+        print(f"{label:<{width}}  {elapsed:>6.1f} s  {exit_delay:>18}  {result}")
+    print(f"{'total':<{width}}  {total:>6.1f} s")
+    print(f"{passed} passed, {failed} failed")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
