@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations=10"]
 WORKERS = os.environ.get("SSP_TEST_WORKERS", "2")
 PARALLEL = ["-n", WORKERS, "--dist", "loadgroup"] if WORKERS not in ("", "0", "1") else []
 
@@ -146,7 +146,8 @@ def main(names: list[str]) -> int:
     for label, elapsed, exit_delay, result in rows:
         print(f"{label:<{width}}  {elapsed:>6.1f} s  {exit_delay:>18}  {result}")
     print(f"{'total':<{width}}  {total:>6.1f} s")
-    print(f"{passed} passed, {failed} failed")
+    if passed or failed:
+        print(f"{passed} passed, {failed} failed")
     return status
 
 
