@@ -8,6 +8,7 @@ build serves any ports (a production host writes its own file with the real endp
 
 from __future__ import annotations
 
+import gzip
 import json
 import mimetypes
 import os
@@ -20,6 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 FRONTEND = ROOT / "miniprogram"
 H5_DIST = FRONTEND / "dist" / "build" / "h5"
 REPORT_ROUTE = "pages/report/report"
+COMPRESSIBLE = {
+    "text/html",
+    "text/css",
+    "application/javascript",
+    "text/javascript",
+    "application/json",
+    "image/svg+xml",
+}
 
 
 def _newest_source(root: Path) -> float:
@@ -57,6 +66,7 @@ class H5App:
 
     def __init__(self, dist: Path, config: dict) -> None:
         self.dist = dist.resolve()
+        self._gzip_cache: dict = {}
         self.config_js = (
             "window.SSP_CONFIG = " + json.dumps(config, ensure_ascii=False) + ";\n"
         ).encode()
@@ -82,14 +92,29 @@ class H5App:
         if kind.startswith("text/") or kind == "application/javascript":
             kind += "; charset=utf-8"
         cache = "no-cache" if target.name == "index.html" else "public, max-age=31536000, immutable"
-        return self._answer(start_response, "200 OK", target.read_bytes(), kind, cache)
+        body, encoding = target.read_bytes(), None
+        accepts = environ.get("HTTP_ACCEPT_ENCODING", "")
+        if "gzip" in accepts and kind.split(";")[0] in COMPRESSIBLE and len(body) > 1024:
+            # as the static host (CDN, S3 + CloudFront) of a deployment serves them
+            body, encoding = self._gzipped(target, body), "gzip"
+        return self._answer(start_response, "200 OK", body, kind, cache, encoding)
+
+    def _gzipped(self, target: Path, body: bytes) -> bytes:
+        key = (target, target.stat().st_mtime_ns)
+        if key not in self._gzip_cache:
+            self._gzip_cache[key] = gzip.compress(body, compresslevel=6, mtime=0)
+        return self._gzip_cache[key]
 
     @staticmethod
-    def _answer(start_response, status: str, body: bytes, kind: str, cache: str):
-        start_response(
-            status,
-            [("Content-Type", kind), ("Content-Length", str(len(body))), ("Cache-Control", cache)],
-        )
+    def _answer(start_response, status: str, body: bytes, kind: str, cache: str, encoding=None):
+        headers = [
+            ("Content-Type", kind),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", cache),
+        ]
+        if encoding:
+            headers += [("Content-Encoding", encoding), ("Vary", "Accept-Encoding")]
+        start_response(status, headers)
         return [body]
 
 
