@@ -67,8 +67,10 @@ def phone(chromium):
     """A new phone (its own storage, like another person's WeChat): `phone()` opens one."""
     contexts = []
 
-    def open_phone():
-        context = chromium.new_context(**PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")
+    def open_phone(**options):
+        context = chromium.new_context(
+            **PHONE, locale="zh-CN", timezone_id="Asia/Shanghai", **options
+        )
         context.set_default_timeout(15000)
         contexts.append(context)
         return context.new_page()
