@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/b
 	"$$p" -c 'import sys; assert sys.version_info >= (3, 11)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install system-deps lint format bench package clean
+.PHONY: run test install system-deps lint format bench package screenshots clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,9 +40,15 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The README's screenshots (docs/screenshots/), from a run of the browser tier.
+screenshots: install system-deps
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
+	$(BIN)/python -m devstack.docs_screenshots
+
 bench: install
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/frontend.py
 
 package: install
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-ap-east-1} $(BIN)/chalice package \
