@@ -37,19 +37,6 @@ TEST_ENV = {
 }
 
 
-WHOLE_STACK_FOLDERS = ("tests/e2e/", "tests/browser/")
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items):
-    """The tests that use the whole stack go to one worker (`--dist loadgroup`), in their
-    order, so they share one stack instead of each worker starting its own."""
-    for item in items:
-        path = item.path.as_posix()
-        if any(f"/{folder}" in path for folder in WHOLE_STACK_FOLDERS):
-            item.add_marker(pytest.mark.xdist_group("whole-stack"))
-
-
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     """moto's server for the whole session."""

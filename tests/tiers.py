@@ -3,8 +3,8 @@
 `python -m tests.tiers` runs the tiers below in order and stops at the first that fails
 (the table is printed all the same). The pytest tiers of isolated tests run on both cores
 (pytest-xdist, `-n 2`: each worker has its own moto, emulators, DynamoDB Local, tables and
-bucket); the tier that starts the whole stack runs its stack tests in one worker, sharing
-one stack, beside the mini-program build on the other. For each pytest tier the table also
+bucket); the tier that starts the whole stack runs its stack tests in one process, sharing
+one stack, beside the mini-program build in another. For each pytest tier the table also
 gives pytest's summary and how long the process took to exit after printing it.
 
 `python -m tests.tiers NAME …` runs only the named tiers (lint, frontend, api, integration,
@@ -13,10 +13,12 @@ stack).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,10 +26,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations=10"]
 WORKERS = os.environ.get("SSP_TEST_WORKERS", "2")
-PARALLEL = ["-n", WORKERS, "--dist", "loadgroup"] if WORKERS not in ("", "0", "1") else []
+PARALLEL = ["-n", WORKERS] if WORKERS not in ("", "0", "1") else []
 
 # (name, label, commands, test folders the tier runs)
-TIERS: list[tuple[str, str, list[list[str]], list[str]]] = [
+# A command given as a tuple of commands runs them at once (the first one's output live,
+# the others' after it).
+TIERS: list[tuple[str, str, list, list[str]]] = [
     (
         "lint",
         "lint (ruff, deploy templates)",
@@ -62,7 +66,8 @@ TIERS: list[tuple[str, str, list[list[str]], list[str]]] = [
     (
         "stack",
         "whole stack (e2e, browser, mp build)",
-        [[*PYTEST, *PARALLEL, "tests/e2e", "tests/browser", "tests/frontend"]],
+        # one process for the tests that share a whole stack, the mini-program build beside it
+        [([*PYTEST, "tests/e2e", "tests/browser"], [*PYTEST, "tests/frontend"])],
         ["tests/e2e", "tests/browser", "tests/frontend"],
     ),
 ]
@@ -84,21 +89,48 @@ def test_folders_not_in_a_tier() -> list[str]:
     )
 
 
-def run(command: list[str]) -> tuple[int, str, float | None]:
-    """Run `command` with its output passed through; (status, pytest summary, exit delay)."""
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    )
-    summary, summary_at = "", None
+def _follow(process: subprocess.Popen, out, result: dict) -> None:
+    """Pass `process`'s output to `out`, noting pytest's summary and when it came."""
     for line in process.stdout:
-        sys.stdout.write(line)
-        sys.stdout.flush()
+        out.write(line)
+        out.flush()
         found = SUMMARY.match(line.strip())
         if found:
-            summary, summary_at = found.group(1), time.monotonic()
-    status = process.wait()
-    delay = time.monotonic() - summary_at if summary_at is not None else None
-    return status, summary, delay
+            result["summary"], result["at"] = found.group(1), time.monotonic()
+    result["status"] = process.wait()
+    result["ended"] = time.monotonic()
+
+
+def run(step) -> list[tuple[int, str, float | None]]:
+    """Run a command (or a tuple of commands at once); [(status, pytest summary, exit delay)]."""
+    commands = list(step) if isinstance(step, tuple) else [step]
+    processes = [
+        subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for command in commands
+    ]
+    results = [{} for _ in commands]
+    buffers = [io.StringIO() for _ in commands[1:]]
+    threads = [
+        threading.Thread(target=_follow, args=(process, buffer, result))
+        for process, buffer, result in zip(processes[1:], buffers, results[1:], strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    _follow(processes[0], sys.stdout, results[0])
+    for thread, buffer in zip(threads, buffers, strict=True):
+        thread.join()
+        sys.stdout.write(buffer.getvalue())
+    sys.stdout.flush()
+    return [
+        (
+            result["status"],
+            result.get("summary", ""),
+            result["ended"] - result["at"] if "at" in result else None,
+        )
+        for result in results
+    ]
 
 
 def main(names: list[str]) -> int:
@@ -119,12 +151,13 @@ def main(names: list[str]) -> int:
         print(f"\n----- {label} -----", flush=True)
         tier_started = time.monotonic()
         summaries, delays = [], []
-        for command in commands:
-            status, summary, delay = run(command)
-            if summary:
-                summaries.append(summary)
-            if delay is not None:
-                delays.append(delay)
+        for step in commands:
+            for step_status, summary, delay in run(step):
+                status = status or step_status
+                if summary:
+                    summaries.append(summary)
+                if delay is not None:
+                    delays.append(delay)
             if status:
                 break
         elapsed = time.monotonic() - tier_started
