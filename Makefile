@@ -26,9 +26,10 @@ run: install
 	bash devstack/system-deps.sh run
 	$(BIN)/python -m devstack run
 
-# Every tier in turn (lint, front end, unit + API, integration, whole stack), the pytest
-# tiers of isolated tests on both cores; ends with a table of each tier's wall time.
-# `make test TIERS="api integration"` runs only those; SSP_TEST_WORKERS=1 runs serially.
+# Every tier in turn (lint; unit + API beside the front end; integration beside the whole
+# stack and the mini-program build), isolated tests on both cores; ends with a table of
+# each tier's wall time. `make test TIERS="api integration"` runs only those;
+# SSP_TEST_WORKERS=1 runs the pytest tiers serially.
 test: install system-deps
 	$(BIN)/python -m tests.tiers $(TIERS)
 

@@ -3,12 +3,12 @@
 `python -m tests.tiers` runs the tiers below in order and stops at the first that fails
 (the table is printed all the same). The pytest tiers of isolated tests run on both cores
 (pytest-xdist, `-n 2`: each worker has its own moto, emulators, DynamoDB Local, tables and
-bucket); the tier that starts the whole stack runs its stack tests in one process, sharing
-one stack, beside the mini-program build in another. For each pytest tier the table also
-gives pytest's summary and how long the process took to exit after printing it.
+bucket). Work that mostly waits runs beside work that computes: the front end's checks
+beside the unit and API tests, and the tests that start the whole stack (one process, one
+shared stack) and the mini-program build beside the integration tests. For each pytest run
+the table also gives pytest's summary and how long the process took to exit after it.
 
-`python -m tests.tiers NAME …` runs only the named tiers (lint, frontend, api, integration,
-stack).
+`python -m tests.tiers NAME …` runs only the named tiers (lint, api, integration).
 """
 
 from __future__ import annotations
@@ -28,6 +28,15 @@ PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--durations
 WORKERS = os.environ.get("SSP_TEST_WORKERS", "2")
 PARALLEL = ["-n", WORKERS] if WORKERS not in ("", "0", "1") else []
 
+# The front end's own checks, in order (the stack tests build the mini-program after them).
+FRONT_END = " && ".join(
+    [
+        f"{sys.executable} -c 'from devstack.h5 import ensure_installed; ensure_installed()'",
+        "npm --prefix miniprogram run lint",
+        "npm --prefix miniprogram test",
+    ]
+)
+
 # (name, label, commands, test folders the tier runs)
 # A command given as a tuple of commands runs them at once (the first one's output live,
 # the others' after it).
@@ -42,33 +51,30 @@ TIERS: list[tuple[str, str, list, list[str]]] = [
         [],
     ),
     (
-        "frontend",
-        "front end (npm ci, ESLint, Prettier, vitest)",
-        [
-            [sys.executable, "-c", "from devstack.h5 import ensure_installed; ensure_installed()"],
-            ["npm", "--prefix", "miniprogram", "run", "lint"],
-            ["npm", "--prefix", "miniprogram", "test"],
-        ],
-        [],
-    ),
-    (
         "api",
-        "unit + API (moto)",
-        [[*PYTEST, *PARALLEL, "tests/unit", "tests/api"]],
+        "unit + API (moto) beside the front end (npm ci, ESLint, Prettier, vitest)",
+        [
+            (
+                [*PYTEST, *PARALLEL, "tests/unit", "tests/api"],
+                ["bash", "-c", FRONT_END],
+            )
+        ],
         ["tests/unit", "tests/api"],
     ),
     (
         "integration",
-        "integration (DynamoDB Local)",
-        [[*PYTEST, *PARALLEL, "tests/integration"]],
-        ["tests/integration"],
-    ),
-    (
-        "stack",
-        "whole stack (e2e, browser, mp build)",
-        # one process for the tests that share a whole stack, the mini-program build beside it
-        [([*PYTEST, "tests/e2e", "tests/browser"], [*PYTEST, "tests/frontend"])],
-        ["tests/e2e", "tests/browser", "tests/frontend"],
+        "integration (DynamoDB Local) beside the whole stack (e2e, browser, mp build)",
+        # The whole-stack tests mostly wait (for the stack, the browser, the worker), so
+        # they run in one process beside the integration tier's workers: one stack shared
+        # by the e2e and browser tests, and the mini-program build in a third process.
+        [
+            (
+                [*PYTEST, *PARALLEL, "tests/integration"],
+                [*PYTEST, "tests/e2e", "tests/browser"],
+                [*PYTEST, "tests/frontend"],
+            )
+        ],
+        ["tests/integration", "tests/e2e", "tests/browser", "tests/frontend"],
     ),
 ]
 
