@@ -150,6 +150,8 @@ class EmulatorState:
         self.oauth_secret = oauth_secret
         self.web = WebState()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._in_flight = 0
         self._reset_unlocked()
 
     def _reset_unlocked(self) -> None:
@@ -164,12 +166,24 @@ class EmulatorState:
         self._openids: set[str] = set()
         self._msgids = itertools.count(1000001)
 
-    def reset(self) -> None:
+    def reset(self, idle_timeout: float = 15.0) -> None:
         """Forget calls, faults, tokens, used codes, OAuth codes and URL Links; restore the
-        default word lists."""
-        with self._lock:
+        default word lists. Waits first for API calls still being answered (a slow answer
+        a client gave up on), so none of them is recorded after the reset."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._in_flight == 0, timeout=idle_timeout)
             self._reset_unlocked()
         self.web.reset()
+
+    def begin_call(self) -> None:
+        """An API call is being answered (the control API is not counted)."""
+        with self._changed:
+            self._in_flight += 1
+
+    def end_call(self) -> None:
+        with self._changed:
+            self._in_flight -= 1
+            self._changed.notify_all()
 
     def calls(self, api: str | None = None) -> list[dict[str, Any]]:
         """Recorded calls, oldest first, optionally of one api only."""
@@ -542,7 +556,11 @@ def create_app(state: EmulatorState) -> Flask:
     for api, (path, method, handler) in API_ROUTES.items():
 
         def view(api: str = api, handler: Any = handler) -> Response:
-            return _serve_api(state, api, handler)
+            state.begin_call()
+            try:
+                return _serve_api(state, api, handler)
+            finally:
+                state.end_call()
 
         app.add_url_rule(path, endpoint=api, view_func=view, methods=[method])
 

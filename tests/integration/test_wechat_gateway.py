@@ -438,3 +438,14 @@ def test_stable_token_is_renewed_in_its_last_five_minutes(wechat: EmulatorHandle
         assert renewed["access_token"] != first["access_token"]
         assert renewed["expires_in"] == 7200
         assert wechat.state.check_token(first["access_token"]) == 0  # both usable meanwhile
+
+
+def test_reset_waits_for_a_slow_answer_so_it_is_not_recorded_after(wechat: EmulatorHandle):
+    faults = {"api": "stable_token", "delay_seconds": 1.0, "times": 1}
+    requests.post(f"{wechat.url}__emulator/faults", json=faults, timeout=5)
+    with pytest.raises(requests.exceptions.ReadTimeout):  # the client gives up on it
+        requests.post(f"{wechat.url}cgi-bin/stable_token", json={}, timeout=0.2)
+    wechat.state.reset()  # the next test's clean emulator
+    assert wechat.state.calls() == []
+    time.sleep(1.2)  # past the slow answer: nothing of it came in after the reset
+    assert wechat.state.calls() == []
