@@ -2,7 +2,7 @@
 
 `read_counters` is the only read of the counters: one paginated Query of a scope's
 items between two Beijing days (`day#metric` range keys). `figures` is pure: it turns
-summed counters into the numbers of DOMAIN.md ("Metrics"). `scope_figures` adds what
+summed counters into the figures defined in docs/metrics.md. `scope_figures` adds what
 counters cannot hold: how many deputies an area has and how many reports are overdue
 right now (both from indexes, never a Scan).
 
@@ -146,7 +146,7 @@ def figures(
     overdue_open: int | None,
     period: tuple[str, str] | None = None,
 ) -> dict:
-    """The figures of DOMAIN.md from summed counters (see `read_counters`).
+    """The figures of docs/metrics.md from summed counters (see `read_counters`).
 
     `deputies_total` is the number of deputies of the area (0 when unknown: participation
     is then None); `overdue_open` the reports open past their deadline now (None when

@@ -1,4 +1,4 @@
-"""The figures of DOMAIN.md from hand-made counters (pure: no tables)."""
+"""The figures of docs/metrics.md from hand-made counters (pure: no tables)."""
 
 from __future__ import annotations
 
