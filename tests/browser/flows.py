@@ -79,6 +79,13 @@ def wait_until_seen(locator, timeout: float = 5000) -> str:
     return locator.inner_text()
 
 
+def open_report_page(person: Person, scan_url: str, identity: str) -> None:
+    """Open a scan's URL, log in on WeChat's page as `identity`, wait for the station."""
+    person.page.goto(scan_url)
+    person.log_in_on_wechat_page(identity)
+    person.page.locator("[data-test=station-name]").wait_for()
+
+
 def photo_file(tmp_path: Path, name: str = "photo.jpg") -> Path:
     path = tmp_path / name
     path.write_bytes(jpeg_bytes(640, 480))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE
-from tests.browser.flows import Person, photo_file, wait_until_seen
+from tests.browser.flows import Person, open_report_page, photo_file, wait_until_seen
 
 MIN_TARGET = 44
 
@@ -52,9 +52,7 @@ def assert_fits(person: Person, where: str) -> dict:
 def test_big_text_report_page_fits_and_keeps_large_targets(browser_stack, phone, tmp_path):
     citizen = Person(phone(), "bigtext")
     page = citizen.page
-    page.goto(browser_stack["scan_s01"])
-    citizen.log_in_on_wechat_page("citizen-browser-bigtext")
-    page.locator("[data-test=station-name]").wait_for()
+    open_report_page(citizen, browser_stack["scan_s01"], "citizen-browser-bigtext")
     assert layout(citizen)["fontSize"] == 16
 
     citizen.tap_text("我的")

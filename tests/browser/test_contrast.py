@@ -3,7 +3,7 @@ citizen's pages of the browser build, measured in Chromium from the computed col
 
 from __future__ import annotations
 
-from tests.browser.flows import Person
+from tests.browser.flows import Person, open_report_page
 
 CONTRAST = """() => {
   const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number)
@@ -40,12 +40,10 @@ CONTRAST = """() => {
 }"""
 
 
-def test_the_citizens_pages_meet_wcag_aa_contrast(browser_stack, phone, tmp_path):
+def test_the_citizens_pages_meet_wcag_aa_contrast(browser_stack, phone):
     citizen = Person(phone(), "contrast")
     page = citizen.page
-    page.goto(browser_stack["scan_s01"])
-    citizen.log_in_on_wechat_page("citizen-browser-contrast")
-    page.locator("[data-test=station-name]").wait_for()
+    open_report_page(citizen, browser_stack["scan_s01"], "citizen-browser-contrast")
     citizen.tap("[data-test=category-group][data-code=municipal]")
     page.locator("[data-test=category-leaf]").first.wait_for()
     seen = {"report": page.evaluate(CONTRAST)}

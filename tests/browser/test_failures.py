@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.flows import Person, attach_photo, photo_file, wait_until_seen
+from tests.browser.flows import (
+    Person,
+    attach_photo,
+    open_report_page,
+    photo_file,
+    wait_until_seen,
+)
 
 STREETLIGHT = '[data-test=category-leaf][data-code="municipal.streetlight"]'
-
-
-def open_report_page(person: Person, scan_url: str, identity: str) -> None:
-    person.page.goto(scan_url)
-    person.log_in_on_wechat_page(identity)
-    person.page.locator("[data-test=station-name]").wait_for()
 
 
 def choose_streetlight(person: Person) -> None:
